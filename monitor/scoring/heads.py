@@ -1,0 +1,264 @@
+"""Classifier heads on top of the embeddings, and their artefact (numpy .npz + JSON, no pickle).
+
+- Policy heads: one calibrated logistic regression per category, plus one for `urgent`, over
+  [embedding, similarity to each category's prototypes, hostility, personal-data signals, cue
+  counts, has_media]. Probabilities are Platt-calibrated on out-of-fold decision values.
+- Hostility heads ("offensive", "hate"): logistic regression over hashed word+character n-gram
+  TF-IDF plus the embedding, trained on TweetEval; a general abuse signal fed to the policy heads.
+
+Inference here is plain numpy (plus sklearn's stateless HashingVectorizer); training lives in
+train.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from monitor.models import CATEGORIES
+from monitor.scoring.pii import LeakSignals
+from monitor.scoring.taxonomy import TAXONOMY, cue_counts
+
+ARTEFACT_FORMAT = 1
+DEFAULT_HEADS = Path(__file__).resolve().parent / "data" / "heads.npz"
+HEADS_SETTING = "scoring.heads"
+
+WORD_BITS = 16
+CHAR_BITS = 17
+
+_USER = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+")
+
+
+class HeadsError(RuntimeError):
+    """The heads artefact is missing, damaged or made for another model."""
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+
+
+def normalise_for_ngrams(text: str) -> str:
+    # @handles and links carry no hostility; fold them so they don't fill the hash space.
+    return _URL.sub(" URL ", _USER.sub(" @user ", text)).lower()
+
+
+class TextHasher:
+    """Stateless hashed word (1-2) + char_wb (2-5) n-grams, idf-weighted, each block l2-normalised."""
+
+    def __init__(self, idf_word: np.ndarray, idf_char: np.ndarray) -> None:
+        self.idf_word = idf_word.astype(np.float32)
+        self.idf_char = idf_char.astype(np.float32)
+        self.word = HashingVectorizer(
+            n_features=2**WORD_BITS, ngram_range=(1, 2), alternate_sign=False, norm=None,
+            preprocessor=normalise_for_ngrams, token_pattern=r"(?u)\b\w+\b|[!?]+|[^\w\s]",
+        )
+        self.char = HashingVectorizer(
+            n_features=2**CHAR_BITS, analyzer="char_wb", ngram_range=(2, 5),
+            alternate_sign=False, norm=None, preprocessor=normalise_for_ngrams,
+        )
+
+    @property
+    def dim(self) -> int:
+        return 2**WORD_BITS + 2**CHAR_BITS
+
+    @staticmethod
+    def raw(texts: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        h = TextHasher(np.ones(2**WORD_BITS), np.ones(2**CHAR_BITS))
+        return h.word.transform(texts), h.char.transform(texts)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        w = self.word.transform(texts)
+        c = self.char.transform(texts)
+        return sparse.hstack([_tfidf(w, self.idf_word), _tfidf(c, self.idf_char)], format="csr")
+
+
+def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    m = counts.astype(np.float32)
+    m.data = np.log1p(m.data)  # sublinear tf
+    m = m.multiply(idf[None, :]).tocsr()
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.diags(1.0 / norms).dot(m).tocsr()
+
+
+def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1 + n) / (1 + df)) + 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """w·x + b, then Platt calibration a·z + c; `threshold` applies to the calibrated value."""
+
+    w: np.ndarray
+    b: float
+    a: float = 1.0
+    c: float = 0.0
+    threshold: float = 0.5
+
+    def decision(self, x: np.ndarray | sparse.spmatrix) -> np.ndarray:
+        return np.asarray(x @ self.w).ravel() + self.b
+
+    def proba(self, x: np.ndarray | sparse.spmatrix) -> np.ndarray:
+        return sigmoid(self.a * self.decision(x) + self.c)
+
+
+@dataclass(frozen=True)
+class HostilityHead:
+    hasher: TextHasher
+    text: LinearHead  # over [hashed n-grams | embedding * emb_weight]
+    emb_weight: float
+
+    def proba(self, texts: Sequence[str], emb: np.ndarray) -> np.ndarray:
+        x = sparse.hstack(
+            [self.hasher.transform(texts), sparse.csr_matrix(emb * self.emb_weight)], format="csr"
+        )
+        return self.text.proba(x)
+
+
+POLICY_EXTRA = ("hostile_offensive", "hostile_hate", "media", "media_cues")
+
+
+def policy_features(
+    emb: np.ndarray,
+    texts: Sequence[str],
+    has_media: Sequence[bool],
+    hostility: np.ndarray,
+    signals: Sequence[LeakSignals],
+    prototypes: np.ndarray,
+    proto_owner: np.ndarray,
+) -> np.ndarray:
+    """The matrix the policy heads read: one row per text."""
+    sims = emb @ prototypes.T  # cosine: both sides unit-normalised
+    proto = np.stack(
+        [sims[:, proto_owner == i].max(axis=1) for i in range(len(CATEGORIES))], axis=1
+    )
+    rows = []
+    for i, text in enumerate(texts):
+        cues = cue_counts(text)
+        media = 1.0 if has_media[i] else 0.0
+        rows.append(
+            [*hostility[i], media, media * cues[CATEGORIES.index("pupil_image")],
+             *signals[i].as_vector(), *cues]
+        )
+    extra = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+    return np.hstack([emb, proto * 2.0, extra]).astype(np.float32)
+
+
+def prototype_texts() -> tuple[list[str], np.ndarray]:
+    texts, owner = [], []
+    for i, key in enumerate(CATEGORIES):
+        for p in TAXONOMY[key].prototypes:
+            texts.append(p)
+            owner.append(i)
+    return texts, np.asarray(owner)
+
+
+@dataclass(frozen=True)
+class Heads:
+    """Everything `train` produces; saved as one .npz."""
+
+    model_name: str
+    dim: int
+    policy: dict[str, LinearHead]
+    urgent: LinearHead
+    hostility: dict[str, HostilityHead]
+    prototypes: np.ndarray
+    proto_owner: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "untrained"))
+
+    def save(self, path: Path) -> str:
+        arrays: dict[str, np.ndarray] = {
+            "prototypes": self.prototypes.astype(np.float32),
+            "proto_owner": self.proto_owner.astype(np.int16),
+        }
+        heads_meta: dict[str, Any] = {}
+
+        def put(name: str, h: LinearHead) -> None:
+            arrays[f"{name}.w"] = h.w.astype(np.float16 if h.w.size > 10_000 else np.float32)
+            heads_meta[name] = {"b": h.b, "a": h.a, "c": h.c, "threshold": h.threshold}
+
+        for k, h in self.policy.items():
+            put(f"policy.{k}", h)
+        put("urgent", self.urgent)
+        for k, hh in self.hostility.items():
+            put(f"hostility.{k}", hh.text)
+            heads_meta[f"hostility.{k}"]["emb_weight"] = hh.emb_weight
+            arrays[f"hostility.{k}.idf_word"] = hh.hasher.idf_word.astype(np.float16)
+            arrays[f"hostility.{k}.idf_char"] = hh.hasher.idf_char.astype(np.float16)
+        body = {
+            "format": ARTEFACT_FORMAT, "model_name": self.model_name, "dim": self.dim,
+            "heads": heads_meta, "meta": self.meta,
+        }
+        digest = hashlib.sha256()
+        for k in sorted(arrays):
+            digest.update(k.encode())
+            digest.update(np.ascontiguousarray(arrays[k]).tobytes())
+        digest.update(json.dumps(body, sort_keys=True, default=str).encode())
+        version = f"{self.meta.get('trained', 'heads')}-{digest.hexdigest()[:10]}"
+        body["meta"] = {**self.meta, "version": version}
+        arrays["__meta__"] = np.array(json.dumps(body, default=str))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+        return version
+
+
+def load_heads(path: Path | None = None) -> Heads:
+    path = path or DEFAULT_HEADS
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        body = json.loads(str(arrays.pop("__meta__")))
+    except FileNotFoundError:
+        raise HeadsError(
+            f"no trained heads at {path}; set {HEADS_SETTING} to a file made by "
+            "`mention-monitor train`, or leave it empty for the shipped one"
+        ) from None
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise HeadsError(
+            f"the heads file {path} ({HEADS_SETTING}) is damaged: {exc}; "
+            "re-create it with `mention-monitor train`"
+        ) from None
+    if body.get("format") != ARTEFACT_FORMAT:
+        raise HeadsError(f"{path} has format {body.get('format')}; retrain with this version")
+    hm = body["heads"]
+
+    def get(name: str) -> LinearHead:
+        m = hm[name]
+        return LinearHead(
+            arrays[f"{name}.w"].astype(np.float32), float(m["b"]), float(m["a"]), float(m["c"]),
+            float(m["threshold"]),
+        )
+
+    hostility = {}
+    for name in hm:
+        if name.startswith("hostility."):
+            k = name.split(".", 1)[1]
+            hasher = TextHasher(arrays[f"{name}.idf_word"], arrays[f"{name}.idf_char"])
+            hostility[k] = HostilityHead(hasher, get(name), float(hm[name]["emb_weight"]))
+    return Heads(
+        model_name=str(body["model_name"]),
+        dim=int(body["dim"]),
+        policy={k: get(f"policy.{k}") for k in CATEGORIES},
+        urgent=get("urgent"),
+        hostility=hostility,
+        prototypes=arrays["prototypes"].astype(np.float32),
+        proto_owner=arrays["proto_owner"].astype(np.int64),
+        meta=dict(body.get("meta", {})),
+    )

@@ -1,0 +1,242 @@
+"""The running service: the runner, the outbox dispatcher, digests, retention and the web app,
+ticked by APScheduler (monitor/scheduler.py) in one process.
+
+This module and monitor/cli.py are the composition root: the only places in `monitor` that import
+`alerts`, to wire the notice sink, the dispatcher and the digest into the jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.app import App
+from monitor.health import source_health
+from monitor.runner import ConfiguredSource, NoNotices, NoticeSink, Runner, Scorer
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_runner(
+    app: App, *, score: bool = True, store: Store | None = None, notices: NoticeSink | None = None, clock: Clock = utcnow
+) -> tuple[Runner, Callable[[], None]]:
+    """A Runner wired from the app's settings, and a function that releases what it opened."""
+    settings = app.settings()
+    own_store = store is None
+    st = store or app.store()
+    client = app.client()
+    scorer: Scorer | None = None
+    if score:
+        from monitor.scoring import load_scorer
+        from monitor.store.embeddings import StoreEmbeddingCache
+
+        model_key = settings.scoring.model or "all-MiniLM-L6-v2"
+        scorer = load_scorer(settings.scoring, cache=StoreEmbeddingCache(st, model_key))
+    if notices is None:
+        from alerts.outbox import OutboxSink
+
+        notices = OutboxSink(settings) if score else NoNotices()
+    runner = Runner(settings=settings, store=st, client=client, scorer=scorer, notices=notices, clock=clock)
+
+    def close() -> None:
+        client.close()
+        if own_store:
+            st.close()
+
+    return runner, close
+
+
+@dataclass
+class Service:
+    """Everything `mention-monitor run` does. Jobs are plain methods, so tests call them directly."""
+
+    app: App
+    clock: Clock = utcnow
+    score: bool = True
+    serve_web: bool = True
+    runner: Runner = field(init=False)
+    store: Store = field(init=False)
+    _close_runner: Callable[[], None] = field(init=False)
+    _pool: ThreadPoolExecutor = field(init=False)
+    _running: dict[str, Future[Any]] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _stopping: threading.Event = field(init=False, default_factory=threading.Event)
+    _scheduler: Any = field(init=False, default=None)
+    _web: Any = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        settings = self.app.settings()
+        self.store = self.app.store()
+        self.runner, self._close_runner = build_runner(self.app, score=self.score, store=self.store, clock=self.clock)
+        self._pool = ThreadPoolExecutor(max_workers=settings.schedule.workers, thread_name_prefix="source")
+        from alerts.smtp import transport_for
+
+        self.transport = transport_for(settings.mail)
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def tick_sources(self) -> int:
+        """Submit every due source that is not already running; returns how many were started."""
+        if self._stopping.is_set():
+            return 0
+        started = 0
+        for src in self.runner.due():
+            with self._lock:
+                if src.key in self._running or self._stopping.is_set():
+                    continue  # at most one run per source at a time
+                self._running[src.key] = self._pool.submit(self._run_one, src)
+            started += 1
+        self.store.set_state("last_tick_at", self.clock().isoformat(), self.clock())
+        return started
+
+    def _run_one(self, src: ConfiguredSource) -> None:
+        try:
+            self.runner.run_source(src)
+            self.store.set_state("last_cycle_at", self.clock().isoformat(), self.clock())
+        except Exception:  # the runner records source errors itself; this is a bug guard
+            log.exception("source run crashed", extra={"source": src.key})
+        finally:
+            with self._lock:
+                self._running.pop(src.key, None)
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait for the source runs in flight (tests and `--once` style callers)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                futures = list(self._running.values())
+            if not futures:
+                return
+            for f in futures:
+                f.result(timeout=max(0.0, deadline - time.monotonic()))
+
+    def dispatch(self) -> None:
+        from alerts.outbox import dispatch_pending
+
+        result = dispatch_pending(self.store, self.app.settings(), self.transport, self.clock())
+        if getattr(result, "sent", 0) or getattr(result, "dead", 0):
+            log.info("outbox dispatched", extra={"result": str(result)})
+
+    def digests(self) -> int:
+        from alerts.digest import enqueue_due_digests
+
+        return enqueue_due_digests(self.store, self.app.settings(), self.clock(), self.source_health_for)
+
+    def purge(self) -> int:
+        days = self.app.settings().retention.mention_days
+        n = self.store.purge_before(self.clock() - timedelta(days=days))
+        if n:
+            log.info("retention purge", extra={"deleted_mentions": n, "days": days})
+        return n
+
+    def log_health(self) -> None:
+        h = self.health()
+        log.info("health", extra={k: v for k, v in h.items() if k != "failing_sources"} | {"failing": len(h["failing_sources"])})
+
+    # --- health ---------------------------------------------------------------------------------
+
+    def source_health_for(self, academy_id: str) -> list[Any]:
+        srcs = [s for s in self.runner.sources if s.academy_id == academy_id]
+        return source_health(self.store, srcs, self.clock())
+
+    def health(self) -> dict[str, Any]:
+        from alerts.outbox import outbox_backlog
+
+        now = self.clock()
+        all_health = source_health(self.store, self.runner.sources, now)
+        alive = bool(self._scheduler is not None and self._scheduler.running)
+        last_tick = self.store.get_state("last_tick_at")
+        return {
+            "status": "ok" if alive else "stopped",
+            "scheduler_alive": alive,
+            "last_tick_at": last_tick,
+            "last_cycle_at": self.store.get_state("last_cycle_at"),
+            "outbox_backlog": outbox_backlog(self.store),
+            "sources": len(all_health),
+            "failing_sources": [
+                {"source": h.key, "state": h.state, "reason": h.advice or h.last_error} for h in all_health if not h.healthy
+            ],
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from monitor.scheduler import Jobs, make_scheduler
+
+        settings = self.app.settings()
+        jobs = Jobs(self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health)
+        self._scheduler = make_scheduler(
+            jobs, settings.tz, tick_seconds=30, dispatch_seconds=settings.schedule.outbox_interval_seconds
+        )
+        self._scheduler.start()
+        if self.serve_web:
+            self._start_web()
+        log.info(
+            "service started",
+            extra={"sources": len(self.runner.sources), "web": f"http://{settings.web.host}:{settings.web.port}"},
+        )
+
+    def _start_web(self) -> None:
+        import uvicorn
+
+        from monitor.web import create_app
+
+        settings = self.app.settings()
+        web = create_app(settings, self.store, self.health)
+        config = uvicorn.Config(web, host=settings.web.host, port=settings.web.port, log_level="warning", access_log=False)
+        self._web = uvicorn.Server(config)
+        threading.Thread(target=self._web.run, name="web", daemon=True).start()
+
+    def stop(self, timeout: float = 8.0) -> None:
+        """Stop taking work, let running sources finish (or leave their transaction uncommitted)."""
+        self._stopping.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._web is not None:
+            self._web.should_exit = True
+        deadline = time.monotonic() + timeout
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._running:
+                    break
+            time.sleep(0.05)
+        self._close_runner()
+        self.store.close()
+        log.info("service stopped")
+
+
+def run_forever(app: App) -> int:
+    """`mention-monitor run`: start, then wait for SIGTERM/SIGINT and stop within 10 s."""
+    stop = threading.Event()
+
+    def _signal(signum: int, _frame: object) -> None:
+        log.info("signal received, stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _signal)
+    signal.signal(signal.SIGINT, _signal)
+    service = Service(app)
+    service.start()
+    while not stop.wait(1.0):
+        pass
+    service.stop()
+    logging.shutdown()
+    return 0
+
+
+__all__ = ["Service", "build_runner", "run_forever"]

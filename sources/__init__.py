@@ -1,0 +1,1 @@
+"""sources: fetching and parsing public content. Knows nothing of schools, scoring or email."""

@@ -1,0 +1,117 @@
+"""The collector contract: what every source kind provides, the values it returns, and the registry.
+
+A collector has a pure `parse_*` function over bytes and a `collect` method that fetches through the
+one guarded client (sources/http.py). Collectors never build their own HTTP client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from sources.http import GuardedClient
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One item as a collector parsed it, before anyone knows whether it is about a school."""
+
+    source_key: str
+    external_id: str
+    url: str | None
+    title: str
+    text: str
+    author: str | None = None
+    published_at: datetime | None = None
+    has_media: bool = False
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers for a source between runs. `cursor` is the collector's own text."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One configured source, as a collector sees it."""
+
+    key: str  # "<academy id>/<source name>", unique across the trust
+    kind: str
+    options: BaseModel  # the collector's own validated options
+    names: tuple[str, ...] = ()  # the academy's names, for building search queries
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The result of one collect: new items and the state to remember. Not an error."""
+
+    items: tuple[RawItem, ...]
+    state: SourceState
+    not_modified: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class SourceUnavailable(Exception):
+    """The source cannot be read until a person acts (credentials missing, access blocked).
+
+    The runner records it once with `advice` and waits long before trying again: it is not
+    an error loop.
+    """
+
+    def __init__(self, status: str, reason: str, advice: str = "") -> None:
+        self.status = status  # "needs_credentials" | "blocked" | "disabled"
+        self.reason = reason
+        self.advice = advice
+        super().__init__(reason)
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Collector(Protocol):
+    kind: ClassVar[str]
+    options_model: ClassVar[type[BaseModel]]
+    default_interval_minutes: ClassVar[int]
+    description: ClassVar[str]
+
+    def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected: ...
+
+
+# Built-in kinds, imported lazily so that `--help` stays fast. Third-party kinds register an
+# entry point in the group "mention_monitor.sources" pointing at their Collector class.
+BUILTIN: Mapping[str, str] = {
+    "feed": "sources.feeds:FeedCollector",
+}
+
+
+def _load(target: str) -> type[Collector]:
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    return cls  # type: ignore[no-any-return]
+
+
+@cache
+def registry() -> dict[str, type[Collector]]:
+    """Every known source kind, built-in first, then plugins."""
+    kinds = {kind: _load(target) for kind, target in BUILTIN.items()}
+    for ep in entry_points(group="mention_monitor.sources"):
+        kinds.setdefault(ep.name, ep.load())
+    return kinds
+
+
+def make_spec(key: str, kind: str, options: Mapping[str, object], names: tuple[str, ...]) -> SourceSpec:
+    collector = registry()[kind]
+    return SourceSpec(key=key, kind=kind, options=collector.options_model.model_validate(dict(options)), names=names)

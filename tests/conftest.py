@@ -1,0 +1,58 @@
+"""Shared fixtures: a real local fixture server and a settings file pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import BUNDLED_EXAMPLE, Settings, load_settings
+from tests.servers import FixtureServer, fixture_server
+
+
+@pytest.fixture
+def server() -> Iterator[FixtureServer]:
+    with fixture_server() as srv:
+        yield srv
+
+
+def write_config(tmp_path: Path, server: FixtureServer, sources_toml: str, extra: str = "") -> Path:
+    """The example academy, with its sources replaced by `sources_toml`, storing under tmp_path."""
+    example = BUNDLED_EXAMPLE.read_text(encoding="utf-8")
+    head = example.split("[[academies.sources]]", 1)[0]
+    head = head.replace('database_url = "sqlite:///mention-monitor.db"', f'database_url = "sqlite:///{tmp_path}/mm.db"')
+    head = head.replace('outbox_dir = "outbox"', f'outbox_dir = "{tmp_path}/outbox"')
+    head = head.replace("allow_private = []", 'allow_private = ["127.0.0.1"]\nper_host_interval_seconds = 0')
+    path = tmp_path / "monitor.toml"
+    path.write_text(head + extra + "\n" + sources_toml.replace("{base}", server.url("")), encoding="utf-8")
+    return path
+
+
+FEED_SOURCES = """
+[[academies.sources]]
+kind = "feed"
+name = "gazette"
+url = "{base}/gazette.rss"
+
+[[academies.sources]]
+kind = "feed"
+name = "parents-forum"
+url = "{base}/forum.atom"
+
+[[academies.sources]]
+kind = "feed"
+name = "trust"
+url = "{base}/trust.json"
+"""
+
+
+@pytest.fixture
+def feed_settings(tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for k in list(__import__("os").environ):
+        if k.startswith("MONITOR_"):
+            monkeypatch.delenv(k)
+    server.serve_file("/gazette.rss", "feeds/gazette.rss")
+    server.serve_file("/forum.atom", "feeds/parents-forum.atom", "application/atom+xml")
+    server.serve_file("/trust.json", "feeds/trust.json", "application/feed+json")
+    return load_settings(write_config(tmp_path, server, FEED_SOURCES))
