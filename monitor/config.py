@@ -94,6 +94,13 @@ class MailSettings(_Section):
     smtp_password: str = ""
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     max_attempts: int = Field(8, ge=1, le=100)
+    # --- alerts (alerts/): certificate trust, retries, link lifetimes ---
+    smtp_ca_file: str = ""  # PEM file of the CA that signed a private relay's certificate
+    retry_base_seconds: float = Field(60.0, gt=0)  # first retry after this; doubles each time
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    claim_seconds: float = Field(120.0, gt=0)  # a notice being sent is not picked up again sooner
+    confirm_link_days: int = Field(7, ge=1, le=90)
+    unsubscribe_link_days: int = Field(365, ge=1, le=3650)
 
 
 class WebSettings(_Section):
@@ -119,6 +126,9 @@ class SourceConfig(BaseModel):
     name: str
     interval_minutes: int | None = Field(None, ge=1)
     enabled: bool = True
+    # Everything from this source is about the academy (e.g. its own review page), even items
+    # that do not name it ("Reported bullying three times and nothing was done").
+    about_academy: bool = False
 
     @field_validator("name")
     @classmethod

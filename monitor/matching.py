@@ -67,27 +67,33 @@ DEFAULT_CONTEXT_WORDS: tuple[str, ...] = (
 )  # fmt: skip
 
 # After an ambiguous name, these mean the name is part of a place's or a business's name.
-NAMESAKE_NOUNS: frozenset[str] = frozenset(
-    """road rd street st lane ln close avenue ave drive way crescent gardens park estate court
-    place grove rise hill green common bridge lodge arms inn tavern hotel pub rovers fc united
-    town athletic cricket rugby golf tennis bowls social dental dentist dentists surgery medical
-    health pharmacy vets veterinary care nursing carehome church chapel methodist baptist
-    garage motors cars taxis nature reserve farm mill wood woods lake reservoir station leisure
-    fitness gym dance ballet scouts brownies guides high secondary grammar college ward parish
-    council wanderers harriers juniors bakery cafe restaurant stores shop supermarket vineyard
-    brewery quarry industrial retail business homes housing development""".split()
-)
+NAMESAKE_NOUNS: frozenset[str] = frozenset({
+    "road", "rd", "street", "st", "lane", "ln", "close", "avenue", "ave", "drive", "way",
+    "crescent", "gardens", "park", "estate", "court", "place", "grove", "rise", "hill", "green",
+    "common", "bridge", "lodge", "arms", "inn", "tavern", "hotel", "pub", "rovers", "fc", "united",
+    "town", "athletic", "cricket", "rugby", "golf", "tennis", "bowls", "social", "dental",
+    "dentist", "dentists", "surgery", "medical", "health", "pharmacy", "vets", "veterinary", "care",
+    "nursing", "carehome", "church", "chapel", "methodist", "baptist", "garage", "motors", "cars",
+    "taxis", "nature", "reserve", "farm", "mill", "wood", "woods", "lake", "reservoir", "station",
+    "leisure", "fitness", "gym", "dance", "ballet", "scouts", "brownies", "guides", "high",
+    "secondary", "grammar", "college", "ward", "parish", "council", "wanderers", "harriers",
+    "bakery", "cafe", "restaurant", "stores", "shop", "supermarket", "vineyard",
+    "brewery", "quarry", "industrial", "retail", "business", "homes", "housing", "development",
+})  # fmt: skip
 
 # After a full name, these mean another organisation that shares it ("Ankermoor Primary Care
 # Network" is the NHS; "Ankermoor Academy of Dance" is a dance school).
-FULL_NAME_NAMESAKE_NOUNS: frozenset[str] = frozenset(
-    "care network dental surgery medical health pharmacy clinic".split()
+FULL_NAME_NAMESAKE_NOUNS: frozenset[str] = frozenset({
+    "care", "network", "dental", "surgery", "medical", "health", "pharmacy", "clinic",
+})  # fmt: skip
+_ORGANISATION_WORDS = frozenset(
+    ["network", "centre", "center", "clinic", "services", "practice", "team"]
 )
-_ORGANISATION_WORDS = frozenset("network centre center clinic services practice team".split())
-ACADEMY_OF_SUBJECTS: frozenset[str] = frozenset(
-    """dance music ballet performing arts drama football soccer sport sports martial gymnastics
-    swimming theatre stage languages driving hair beauty boxing karate""".split()
-)
+ACADEMY_OF_SUBJECTS: frozenset[str] = frozenset({
+    "dance", "music", "ballet", "performing", "arts", "drama", "football", "soccer", "sport",
+    "sports", "martial", "gymnastics", "swimming", "theatre", "stage", "languages", "driving",
+    "hair", "beauty", "boxing", "karate",
+})  # fmt: skip
 
 # Immediately before an ambiguous name, these mean the place, not the school.
 PLACE_PREPOSITIONS: tuple[tuple[str, ...], ...] = tuple(
@@ -116,7 +122,6 @@ _SCHOOL_TYPE = frozenset({"school", "academy", "primary"})
 
 # A word: letters and digits (never "_"), with any combining marks inside it.
 _WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
-_COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -309,9 +314,7 @@ class Matcher:
     def __init__(self, watches: Sequence[Watch]) -> None:
         self.watches = tuple(watches)
         self._c = _Compiled()
-        self._context = [
-            _Context(w.context_words or DEFAULT_CONTEXT_WORDS) for w in self.watches
-        ]
+        self._context = [_Context(w.context_words or DEFAULT_CONTEXT_WORDS) for w in self.watches]
         for wi, w in enumerate(self.watches):
             ambiguous = set(w.ambiguous_names)
             for variant in (*w.names, *w.ambiguous_names):
@@ -372,7 +375,7 @@ class Matcher:
         return hits
 
     def _field_matches(
-        self, fname: str, tk: _Tokens, title_context: _Tokens | None
+        self, fname: str, tk: _Tokens, extra: _Tokens | None
     ) -> list[tuple[int, Match]]:
         toks = tk.norm
         hits = self._hits(toks)
@@ -396,7 +399,7 @@ class Matcher:
             taken.setdefault(w, []).append((h.first, h.last))
             if any(h.first < b and a < h.last for a, b in excluded.get(w, ())):
                 continue
-            m = self._judge(h, fname, tk, title_context)
+            m = self._judge(h, fname, tk, extra)
             if m is not None:
                 out.append((w, m))
         return out

@@ -18,7 +18,7 @@ from typing import Protocol
 from monitor.config import Settings, source_key
 from monitor.dedup import identify, simhash_bands
 from monitor.matching import Matcher, Watch
-from monitor.models import Assessment, CollectStats, Mention, RawItem, ScoringInput
+from monitor.models import Assessment, CollectStats, Match, Mention, RawItem, ScoringInput
 from monitor.store import SourceRow, Store, Tx
 from monitor.store.repository import Candidate
 from sources.base import Collected, Collector, SourceSpec, SourceUnavailable, make_spec, registry
@@ -55,6 +55,8 @@ class ConfiguredSource:
     collector: Collector
     spec: SourceSpec
     interval: timedelta
+    display_name: str = ""
+    about_academy: bool = False
 
 
 def configured_sources(settings: Settings) -> list[ConfiguredSource]:
@@ -75,6 +77,8 @@ def configured_sources(settings: Settings) -> list[ConfiguredSource]:
                     collector=cls(),
                     spec=make_spec(key, src.kind, src.options, academy.names),
                     interval=timedelta(minutes=minutes),
+                    display_name=academy.display_name,
+                    about_academy=src.about_academy,
                 )
             )
     return out
@@ -157,7 +161,7 @@ class Runner:
                 tx.source_succeeded(src.key, collected.state, now, next_check, not_modified=True, newest_item=None)
             return CollectStats(src.key, not_modified=True, seconds=time.monotonic() - started, notes=collected.notes)
 
-        candidates = list(self._candidates(collected.items))
+        candidates = list(self._candidates(src, collected.items))
         # Read first: which candidates are already stored?
         with self.store.transaction() as tx:
             fresh = [c for c in candidates if tx.find_duplicate(c) is None]
@@ -197,20 +201,26 @@ class Runner:
         )
         return stats
 
-    def _candidates(self, items: Iterable[RawItem]) -> Iterable[Candidate]:
+    def _candidates(self, src: ConfiguredSource, items: Iterable[RawItem]) -> Iterable[Candidate]:
         for item in items:
-            for match in self.matcher.match(item.title, item.text):
-                # A source belongs to one academy, but a mention found there may be about a sister
+            matches = self.matcher.match(item.title, item.text)
+            if not matches and src.about_academy:
+                # The user says everything here is about the academy (its own review page, say).
+                matches = [Match(src.academy_id, src.display_name, "source", 0, 0)]
+            if not matches:
+                continue
+            ident = identify(item)
+            b = simhash_bands(ident.simhash)
+            for match in matches:
+                # A source belongs to one academy, but an item found there may be about a sister
                 # academy of the trust too: keep every match.
-                ident = identify(item)
-                bands = tuple(simhash_bands(ident.simhash))
                 yield Candidate(
                     item=item,
                     match=match,
                     canonical_url=ident.canonical_url,
                     fingerprint=ident.fingerprint,
                     simhash=ident.simhash,
-                    bands=(bands[0], bands[1], bands[2], bands[3]),
+                    bands=(b[0], b[1], b[2], b[3]),
                 )
 
 

@@ -46,10 +46,11 @@ def build_runner(
 
         model_key = settings.scoring.model or "all-MiniLM-L6-v2"
         scorer = load_scorer(settings.scoring, cache=StoreEmbeddingCache(st, model_key))
-    if notices is None:
+    if notices is None and score:
         from alerts.outbox import OutboxSink
 
-        notices = OutboxSink(settings) if score else NoNotices()
+        notices = OutboxSink(settings)
+    notices = notices or NoNotices()
     runner = Runner(settings=settings, store=st, client=client, scorer=scorer, notices=notices, clock=clock)
 
     def close() -> None:

@@ -115,8 +115,9 @@ class AddressProblem:
     via: str = ""  # e.g. "IPv4-mapped IPv6 address ::ffff:7f00:1" when a wrapper carried it
 
     def __str__(self) -> str:
-        where = f"{self.via}, which carries {self.address}" if self.via else str(self.address)
-        return f"{where} is {self.description}"
+        if self.via:
+            return f"{self.via} carries {self.address}, which is {self.description}"
+        return f"{self.address} is {self.description}"
 
 
 def embedded_ipv4(addr: ipaddress.IPv6Address) -> tuple[list[ipaddress.IPv4Address], str] | None:
@@ -308,6 +309,9 @@ def parse_target(url: str) -> Target:
                     "ip-spelling",
                 )
             literal = loose
+        elif host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost"):
+            # RFC 6761: these names always mean this machine, whatever a resolver says.
+            raise UnsafeURL(f"{host!r} always means this machine (loopback)", "loopback")
         else:
             labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
             if len(host) > 253 or not all(_LABEL.match(label) for label in labels):

@@ -94,6 +94,16 @@ class Collector(Protocol):
 # entry point in the group "mention_monitor.sources" pointing at their Collector class.
 BUILTIN: Mapping[str, str] = {
     "feed": "sources.feeds:FeedCollector",
+    "google_news": "sources.google_news:GoogleNewsCollector",
+    "bing_news": "sources.bing_news:BingNewsCollector",
+    "gdelt": "sources.gdelt:GdeltCollector",
+    "mastodon": "sources.mastodon:MastodonCollector",
+    "bluesky": "sources.bluesky:BlueskyCollector",
+    "reddit": "sources.reddit:RedditCollector",
+    "hackernews": "sources.hackernews:HackerNewsCollector",
+    "lemmy": "sources.lemmy:LemmyCollector",
+    "youtube": "sources.youtube:YouTubeCollector",
+    "webpage": "sources.webpage:WebpageCollector",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import re
 import warnings
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -27,7 +28,9 @@ feedparser.RESOLVE_RELATIVE_URIS = 1
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 _MAX_ITEMS = 500  # a feed with more entries than this is truncated; the newest come first
-_MAX_TEXT = 50_000  # characters kept per item; the rest is never needed for matching/scoring
+_MAX_TEXT = 50_000
+_BLOCKS = ["p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
+           "blockquote", "pre", "section", "article", "header", "footer", "img", "figure", "hr"]  # characters kept per item; the rest is never needed for matching/scoring
 
 
 class FeedParseError(Exception):
@@ -47,7 +50,11 @@ def html_to_text(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    return " ".join(soup.get_text(" ").split())
+    # Separate block elements with spaces, but join inline ones as written ("<b>X</b>'s").
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before(" ")
+        tag.insert_after(" ")
+    return " ".join(soup.get_text("").split())
 
 
 def _has_img(html: str) -> bool:
@@ -131,19 +138,23 @@ def parse_feed(data: bytes, source_key: str, base_url: str = "") -> list[RawItem
     safe = defuse(data)
     parsed = feedparser.parse(safe, response_headers={"content-location": base_url} if base_url else None)
     entries = parsed.get("entries") or []
-    if not entries:
-        if parsed.get("version"):
-            return []  # a valid feed with no entries: nothing new, not an error
-        head = safe[:1024].lower()
-        if b"<html" in head or b"<!doctype html" in head:
-            raise FeedParseError("the URL returned an HTML page, not a feed")
-        exc = parsed.get("bozo_exception")
-        detail = str(exc).splitlines()[0] if exc and str(exc) else "no RSS, Atom or JSON Feed found"
-        raise FeedParseError(f"not a readable feed: {detail}")
-    out: list[RawItem] = []
-    for entry in entries[:_MAX_ITEMS]:
-        out.append(_item(entry, source_key))
-    return out
+    items = [i for i in (_item(e, source_key) for e in entries[:_MAX_ITEMS]) if i.title or i.text or i.url]
+    if items:
+        return items  # lenient: a slightly broken feed that still yields items loses nothing
+    exc = parsed.get("bozo_exception")
+    if parsed.get("version") and not (parsed.get("bozo") and _is_syntax_error(exc)):
+        return []  # a valid feed with no entries: nothing new, not an error
+    head = safe[:1024].lower()
+    if b"<html" in head or b"<!doctype html" in head:
+        raise FeedParseError("the URL returned an HTML page, not a feed")
+    detail = str(exc).splitlines()[0] if exc and str(exc) else "no RSS, Atom or JSON Feed found"
+    detail = re.sub(r"^<unknown>:(\d+):(\d+):\s*", r"malformed XML at line \1, column \2: ", detail)
+    raise FeedParseError(f"not a readable feed: {detail}")
+
+
+def _is_syntax_error(exc: object) -> bool:
+    # Encoding overrides are warnings feedparser recovers from; XML syntax errors are not.
+    return exc is not None and "Encoding" not in type(exc).__name__
 
 
 def _item(entry: Any, source_key: str) -> RawItem:

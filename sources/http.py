@@ -227,10 +227,19 @@ def _clamp(timeout: float | None, exc: type[Exception]) -> float | None:
 class _Refusal(Exception):
     """Raised inside the connection layer; becomes FetchRefused at the boundary."""
 
-    def __init__(self, host: str, problem: AddressProblem) -> None:
+    def __init__(self, host: str, address: IPAddress, problem: AddressProblem) -> None:
         super().__init__(str(problem))
         self.host = host
+        self.address = address
         self.problem = problem
+
+    def reason(self) -> str:
+        try:
+            named = ipaddress.ip_address(self.host.strip("[]")) != self.address
+        except ValueError:
+            named = True
+        where = f"{self.host} resolves to {self.address}; " if named else ""
+        return f"refused: {where}{self.problem} (to allow it, add it to network.allow_private)"
 
 
 class _ResolveFailed(Exception):
@@ -296,7 +305,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         for addr in addresses:
             problem = address_problem(addr, self._allow)
             if problem is not None:
-                raise _Refusal(host, problem)
+                raise _Refusal(host, addr, problem)
         return addresses
 
     def _resolve(self, host: str, port: int) -> list[IPAddress]:
@@ -546,10 +555,7 @@ class GuardedClient:
             _DEADLINE.reset(token)
 
     def _refused(self, exc: _Refusal, url: str) -> FetchRefused:
-        hint = " (to allow it, add it to network.allow_private)"
-        return FetchRefused(
-            f"refused: {exc.host} -> {exc.problem}{hint}", url, rule=exc.problem.category
-        )
+        return FetchRefused(exc.reason(), url, rule=exc.problem.category)
 
     # -- requests --
 
@@ -650,16 +656,24 @@ class GuardedClient:
         seen = {str(req.url)}
         redirects = 0
         while True:
-            host = self._target(str(req.url))
-            if respect_robots:
-                self._check_robots(str(req.url), url, deadline)
+            hop = str(req.url)
             try:
+                host = self._target(hop)
+                if respect_robots:
+                    self._check_robots(hop, url, deadline)
                 with self._gate.turn(host, deadline) as slot:
                     outcome = self._hop(req, slot, url, cap, deadline, start, etag, last_modified)
             except _Deadline as exc:
                 raise FetchTimeout(
                     f"no answer within {self.config.timeout_seconds:g} s: {exc}", url
                 ) from None
+            except FetchRefused as exc:
+                if redirects:  # say where the redirect led; the error is about the asked URL
+                    exc.reason = f"refused: redirected to {hop}; " + exc.reason.removeprefix(
+                        "refused: "
+                    )
+                exc.url = url
+                raise
             if not isinstance(outcome, httpx.Request):
                 return outcome
             redirects += 1

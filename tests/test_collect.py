@@ -75,7 +75,7 @@ def test_second_run_stores_nothing_and_304_is_not_parsed(feed_settings: Settings
 def test_errors_are_recorded_per_source_and_others_carry_on(tmp_path: Path, server: FixtureServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     server.serve_file("/good.rss", "feeds/gazette.rss")
     server.routes["/html"] = Reply(200, b"<!doctype html><html><body>Cookie wall</body></html>", {"content-type": "text/html"})
-    server.routes["/broken"] = Reply(200, b"<?xml version='1.0'?><rss><channel><item><title>unterminated", {})
+    server.routes["/broken"] = Reply(200, b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>unterminated", {})
     server.routes["/gone"] = Reply(404, b"nope", {})
     server.routes["/boom"] = Reply(500, b"oops", {})
     sources = "".join(

@@ -51,7 +51,7 @@ ANKERMOOR = {
 
 @pytest.fixture(scope="module")
 def watch() -> Watch:
-    return Watch.from_config(AcademyConfig(**ANKERMOOR))
+    return Watch.from_config(AcademyConfig.model_validate(ANKERMOOR))
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,10 @@ def test_ambiguous_name_as_a_place_or_business_does_not_match(matcher: Matcher, 
 @pytest.mark.parametrize(
     "title, text",
     [
-        ("Ankermoor Road to close", "Ankermoor Road closed for three weeks; school buses diverted."),
+        (
+            "Ankermoor Road to close",
+            "Ankermoor Road closed for three weeks; school buses diverted.",
+        ),
         ("Ankermoor Rovers Academy – U9 trials", "Boots and shin pads, kids."),
         ("anker moor road works", "traffic on ANKERMOOR ROAD is a joke this morning"),
         ("Flu clinic", "Ankermoor Primary Care Network jab clinic this Saturday."),

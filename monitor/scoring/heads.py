@@ -25,6 +25,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from monitor.models import CATEGORIES
+from monitor.scoring.lexicon import lexicon_features
 from monitor.scoring.pii import LeakSignals
 from monitor.scoring.taxonomy import TAXONOMY, cue_counts
 
@@ -117,14 +118,21 @@ class LinearHead:
 @dataclass(frozen=True)
 class HostilityHead:
     hasher: TextHasher
-    text: LinearHead  # over [hashed n-grams | embedding * emb_weight]
+    text: LinearHead  # over [hashed n-grams | embedding * emb_weight | lexicon counts]
     emb_weight: float
 
     def proba(self, texts: Sequence[str], emb: np.ndarray) -> np.ndarray:
-        x = sparse.hstack(
-            [self.hasher.transform(texts), sparse.csr_matrix(emb * self.emb_weight)], format="csr"
-        )
-        return self.text.proba(x)
+        return self.text.proba(hostility_matrix(self.hasher, texts, emb, self.emb_weight))
+
+
+def hostility_matrix(
+    hasher: TextHasher, texts: Sequence[str], emb: np.ndarray, emb_weight: float
+) -> sparse.csr_matrix:
+    lex = np.asarray([lexicon_features(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+    return sparse.hstack(
+        [hasher.transform(texts), sparse.csr_matrix(emb * emb_weight), sparse.csr_matrix(lex)],
+        format="csr",
+    )
 
 
 POLICY_EXTRA = ("hostile_offensive", "hostile_hate", "media", "media_cues")

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
 from monitor.store.engine import make_engine, migrate
 from monitor.store.schema import (
@@ -140,7 +141,9 @@ class Tx:
         ).first()
         return _mention(row) if row else None
 
-    def find_cluster(self, organisation: str, simhash: int, bands: Sequence[int], near: int = 3) -> str | None:
+    def find_cluster(
+        self, organisation: str, simhash: int, bands: Sequence[int], near: int = SIMHASH_NEAR
+    ) -> str | None:
         """The cluster of a stored near-duplicate (syndicated copy), found through the band index."""
         q = select(MentionRecord.cluster_id, MentionRecord.simhash).where(
             MentionRecord.organisation == organisation,
@@ -152,7 +155,7 @@ class Tx:
             ),
         )
         for cluster_id, other in self.session.execute(q.limit(200)):
-            if bin((simhash ^ other) & 0xFFFFFFFFFFFFFFFF).count("1") <= near:
+            if near_duplicate(simhash, other, near):
                 return str(cluster_id)
         return None
 

@@ -13,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
-
     ForeignKey,
     Index,
     Integer,
@@ -143,22 +142,30 @@ class EmbeddingRecord(Base):
 
 
 class NoticeRecord(Base):
-    """The transactional outbox: one row per email to send, written with the mention it reports."""
+    """The transactional outbox: one row per email to send, written with the mention it reports.
+
+    The database refuses a second notice of one kind about one story (cluster), digest date or
+    subscription step to one recipient. The Message-ID is fixed here, at enqueue time, so a resend
+    after a crash carries the same one. `payload` (JSON, already redacted) is cleared once sent.
+    """
 
     __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("kind", "academy_id", "scope", "recipient", name="uq_notice_once"),
+        Index("ix_notice_due", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # (kind, cluster or digest date, recipient) as one string: the database refuses a second copy.
-    dedup_key: Mapped[str] = mapped_column(String(400), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # urgent | provider | digest | confirm
     academy_id: Mapped[str] = mapped_column(String(64))
+    # What the notice is about: a cluster id, a digest date (YYYY-MM-DD) or a subscription step.
+    scope: Mapped[str] = mapped_column(String(200))
     recipient: Mapped[str] = mapped_column(String(320))
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
-    cluster_id: Mapped[str | None] = mapped_column(String(80))
-    digest_date: Mapped[str | None] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    payload: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|dead|cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -167,30 +174,40 @@ class NoticeRecord(Base):
 
 
 class SubscriberRecord(Base):
-    """A provider's subscription to breach notifications (double opt-in)."""
+    """Who may receive email, with consent state.
+
+    role "provider": a contracted provider's subscription to breach notices (double opt-in).
+    role "recipient": a recipient named in the settings; a row exists so that their emails can
+    carry an unsubscribe link, and status "unsubscribed" records that they opted out.
+    """
 
     __tablename__ = "subscribers"
-    __table_args__ = (UniqueConstraint("email", name="uq_subscriber_email"),)
+    __table_args__ = (UniqueConstraint("email", "role", name="uq_subscriber_email_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20), default="provider")
     name: Mapped[str] = mapped_column(String(200), default="")
     academies: Mapped[list[str]] = mapped_column(JSON)
     categories: Mapped[list[str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|active|unsubscribed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TokenRecord(Base):
-    """Single-purpose, expiring link tokens. Only a hash of the token is stored."""
+    """Single-purpose, expiring link tokens. Only a SHA-256 hash of the token is stored."""
 
     __tablename__ = "tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(20))
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(20))  # confirm | unsubscribe
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -205,15 +222,16 @@ class ServiceStateRecord(Base):
 
 
 class IncidentRecord(Base):
-    """A personal-data incident opened by a data_leak mention: its id and the ICO 72-hour clock."""
+    """A possible personal-data breach opened by an urgent data_leak or pupil_image story: its id
+    and the ICO 72-hour clock, which starts when the mention was first seen (when we knew)."""
 
     __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("academy_id", "cluster_id", name="uq_incident_cluster"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     academy_id: Mapped[str] = mapped_column(String(64))
-    cluster_id: Mapped[str] = mapped_column(String(80), unique=True)
+    cluster_id: Mapped[str] = mapped_column(String(80))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+    categories: Mapped[list[str]] = mapped_column(JSON)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ico_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-

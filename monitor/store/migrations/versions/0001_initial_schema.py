@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 19:57:22.120910
+Create Date: 2026-11-28 20:02:50.478898
 """
 
 from collections.abc import Sequence
@@ -27,15 +27,6 @@ def upgrade() -> None:
     sa.Column('vector', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('fingerprint', 'model_version')
-    )
-    op.create_table('incidents',
-    sa.Column('id', sa.String(length=40), nullable=False),
-    sa.Column('academy_id', sa.String(length=64), nullable=False),
-    sa.Column('cluster_id', sa.String(length=80), nullable=False),
-    sa.Column('opened_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ico_deadline', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('cluster_id')
     )
     op.create_table('mentions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -106,14 +97,16 @@ def upgrade() -> None:
     op.create_table('subscribers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('academies', sa.JSON(), nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('unsubscribed_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('email', name='uq_subscriber_email')
+    sa.UniqueConstraint('email', 'role', name='uq_subscriber_email_role')
     )
     op.create_table('assessments',
     sa.Column('mention_id', sa.Integer(), nullable=False),
@@ -129,17 +122,28 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['mention_id'], ['mentions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('mention_id')
     )
+    op.create_table('incidents',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('academy_id', sa.String(length=64), nullable=False),
+    sa.Column('cluster_id', sa.String(length=80), nullable=False),
+    sa.Column('mention_id', sa.Integer(), nullable=True),
+    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('opened_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ico_deadline', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mention_id'], ['mentions.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('academy_id', 'cluster_id', name='uq_incident_cluster')
+    )
     op.create_table('notices',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('dedup_key', sa.String(length=400), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('academy_id', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=200), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('mention_id', sa.Integer(), nullable=True),
-    sa.Column('cluster_id', sa.String(length=80), nullable=True),
-    sa.Column('digest_date', sa.String(length=10), nullable=True),
+    sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('message_id', sa.String(length=300), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
@@ -148,31 +152,41 @@ def upgrade() -> None:
     sa.Column('sent_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['mention_id'], ['mentions.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('dedup_key'),
+    sa.UniqueConstraint('kind', 'academy_id', 'scope', 'recipient', name='uq_notice_once'),
     sa.UniqueConstraint('message_id')
     )
     with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notices_status'), ['status'], unique=False)
+        batch_op.create_index('ix_notice_due', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('tokens',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('purpose', sa.String(length=20), nullable=False),
     sa.Column('subscriber_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.Column('used_at', monitor.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscribers.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_hash')
     )
+    with op.batch_alter_table('tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tokens_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tokens_subscriber_id'), ['subscriber_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tokens_subscriber_id'))
+        batch_op.drop_index(batch_op.f('ix_tokens_expires_at'))
+
     op.drop_table('tokens')
     with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notices_status'))
+        batch_op.drop_index('ix_notice_due')
 
     op.drop_table('notices')
+    op.drop_table('incidents')
     op.drop_table('assessments')
     op.drop_table('subscribers')
     with op.batch_alter_table('sources', schema=None) as batch_op:
@@ -190,6 +204,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_mention_band0')
 
     op.drop_table('mentions')
-    op.drop_table('incidents')
     op.drop_table('embeddings')
     # ### end Alembic commands ###

@@ -1,0 +1,216 @@
+"""The notice types: what an email says, as frozen dataclasses, and their JSON form for the outbox.
+
+`rules` and `digest` build these; `outbox` stores them (as JSON) with the envelope; `render` turns
+one into an email. Mention text in them is already redacted and cut to excerpt length, so the
+outbox never holds more personal data than the email it will become.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar, Union
+
+Kind = Literal["urgent", "provider", "digest", "confirm"]
+KINDS: tuple[str, ...] = ("urgent", "provider", "digest", "confirm")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A confirmed provider subscription, as the rules see it."""
+
+    email: str
+    academies: tuple[str, ...]
+    categories: tuple[str, ...]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A possible personal-data breach and its ICO 72-hour deadline."""
+
+    id: str
+    opened_at: datetime
+    ico_deadline: datetime
+
+
+@dataclass(frozen=True)
+class Found:
+    """One category found, in words: key, plain label with clauses."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class MentionFacts:
+    """What an email may say about one mention (already redacted and shortened)."""
+
+    mention_id: int
+    source: str  # the source's name, e.g. "local-news"
+    url: str | None  # http(s) only, else None
+    title: str
+    excerpt: str
+    first_seen_at: datetime
+    published_at: datetime | None
+    found: tuple[Found, ...]
+    why: tuple[str, ...]  # evidence phrases, and kinds of personal data seen ("a phone number")
+    urgent: bool
+    dashboard_url: str
+    copies: int = 0  # syndicated copies of the same story (digest only)
+
+
+@dataclass(frozen=True)
+class UrgentContent:
+    mention: MentionFacts
+    incident: Incident | None
+
+
+@dataclass(frozen=True)
+class ProviderContent:
+    """What a provider is told: no title, no excerpt, only what they need to act."""
+
+    source: str
+    url: str | None
+    first_seen_at: datetime
+    found: tuple[Found, ...]
+    incident: Incident | None
+    reference: str
+
+
+@dataclass(frozen=True)
+class CategoryGroup:
+    key: str
+    label: str
+    mentions: tuple[MentionFacts, ...]
+    more: int  # how many more are in the dashboard but not listed
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    source: str
+    count: int
+
+
+@dataclass(frozen=True)
+class HealthLine:
+    source: str
+    state: str  # failing | silent | needs_credentials | blocked | disabled | new | ok
+    detail: str
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    digest_date: date
+    window_start: datetime
+    window_end: datetime
+    groups: tuple[CategoryGroup, ...]  # most serious first
+    benign_count: int
+    benign_titles: tuple[str, ...]
+    unscored_count: int
+    per_source: tuple[SourceCount, ...]
+    sources_checked: int
+    sources_total: int
+    problems: tuple[HealthLine, ...]
+    dead_letters: tuple[str, ...]  # "urgent alert of <time> (outbox #n): reason" lines
+    dashboard_url: str
+    mention_count: int
+
+    @property
+    def total(self) -> int:
+        return self.mention_count
+
+
+@dataclass(frozen=True)
+class ConfirmContent:
+    academies: tuple[str, ...]  # display names
+    categories: tuple[Found, ...]
+    confirm_url: str
+    expires_at: datetime
+
+
+Content = UrgentContent | ProviderContent | DigestContent | ConfirmContent
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One email to one recipient. (kind, academy_id, scope, recipient) is unique in the outbox."""
+
+    kind: Kind
+    academy_id: str
+    academy_name: str
+    recipient: str
+    scope: str  # cluster id | digest date | subscription step
+    mention_id: int | None
+    content: Content
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the outbox fixes at enqueue time: the same on every send attempt."""
+
+    message_id: str
+    sender: str
+    date: datetime
+    unsubscribe_url: str
+    timezone: str = "Europe/London"
+
+
+# --- JSON codec ------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def to_json(value: Notice | Envelope) -> str:
+    return json.dumps(_encode(value), ensure_ascii=False, sort_keys=True)
+
+
+def from_json(cls: type[T], text: str) -> T:
+    return typing.cast(T, _decode(cls, json.loads(text)))
+
+
+def _encode(v: Any) -> Any:
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        out = {f.name: _encode(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, UrgentContent | ProviderContent | DigestContent | ConfirmContent):
+            out["__type__"] = type(v).__name__
+        return out
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, tuple | list):
+        return [_encode(x) for x in v]
+    return v
+
+
+_CONTENT_TYPES: dict[str, type] = {
+    c.__name__: c for c in (UrgentContent, ProviderContent, DigestContent, ConfirmContent)
+}
+
+
+def _decode(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if data is None:
+            return None
+        if isinstance(data, dict) and "__type__" in data:
+            return _decode(_CONTENT_TYPES[data["__type__"]], data)
+        return _decode(args[0], data)
+    if origin is Literal:
+        return data
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_decode(item, x) for x in data)
+    if tp is datetime:
+        return datetime.fromisoformat(data)
+    if tp is date:
+        return date.fromisoformat(data)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        hints = typing.get_type_hints(tp)
+        kwargs = {f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp)}
+        return tp(**kwargs)
+    return data

@@ -1,0 +1,159 @@
+"""Turns one notice and its envelope into an email: plain text and HTML, CSS inlined.
+
+Pure (templates are package data). Safety rules kept here, whatever the caller did before:
+mention text is redacted again and sanitised with nh3 before it reaches HTML; links are http(s)
+only; no remote images; header values are single lines with encoded-word openers broken, so a
+hostile title can never add a header.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import css_inline
+import jinja2
+import nh3
+from markupsafe import Markup
+
+from alerts.notice import (
+    ConfirmContent,
+    DigestContent,
+    Envelope,
+    Notice,
+    ProviderContent,
+    UrgentContent,
+)
+from alerts.rules import clean_text, one_line, safe_url, shorten
+
+SENDER_NAME = "Mention Monitor"
+SUBJECT_TITLE_CHARS = 70
+
+
+def header_text(text: str, limit: int = 200) -> str:
+    """A header-safe single line: no CR/LF or other controls, and no `=?` that a mail client
+    could read as the start of an encoded word."""
+    return shorten(one_line(text).replace("=?", "= ?").replace("?=", "? ="), limit)
+
+
+def subject_for(notice: Notice) -> str:
+    c = notice.content
+    name = notice.academy_name
+    if isinstance(c, UrgentContent):
+        what = ", ".join(f.key.replace("_", " ") for f in c.mention.found) or "urgent mention"
+        title = clean_text(c.mention.title, SUBJECT_TITLE_CHARS)
+        subject = f"Urgent: {what} — {name}: {title}"
+    elif isinstance(c, ProviderContent):
+        what = ", ".join(f.key.replace("_", " ") for f in c.found)
+        subject = f"Incident {c.reference}: possible {what} at {name}"
+    elif isinstance(c, DigestContent):
+        d = c.digest_date
+        count = "nothing found" if c.total == 0 else f"{c.total} mention{'s' * (c.total != 1)}"
+        subject = f"Daily digest for {name}, {d:%a} {d.day} {d:%b %Y}: {count}"
+    else:
+        subject = "Please confirm: breach notifications from Mention Monitor"
+    return header_text(subject)
+
+
+def local_time(dt: datetime | None, tz: str) -> str:
+    """E.g. 'Saturday 28 November 2026 at 14:05 (UK time)'."""
+    if dt is None:
+        return "unknown"
+    local = dt.astimezone(ZoneInfo(tz))
+    zone = "UK time" if tz == "Europe/London" else tz
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({zone})"
+
+
+def short_time(dt: datetime, tz: str) -> str:
+    """E.g. 'Sat 28 Nov 14:05'."""
+    local = dt.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+def _html_text(value: object) -> Markup:
+    """Mention-derived text for HTML: redacted, then nh3 strips every tag and escapes the rest."""
+    text = clean_text(str(value), 10_000)
+    return Markup(nh3.clean(text, tags=set()))  # noqa: S704 - nh3 output is escaped, tag-free
+
+
+def _plain_text(value: object) -> str:
+    text = clean_text(str(value), 10_000)
+    return html.unescape(nh3.clean(text, tags=set()))
+
+
+def _href(value: object) -> str:
+    return safe_url(str(value) if value else None) or ""
+
+
+@cache
+def _env(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("alerts", "templates"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["m"] = _html_text if autoescape else _plain_text
+    env.filters["href"] = _href
+    return env
+
+
+def _template_name(notice: Notice) -> str:
+    c = notice.content
+    if isinstance(c, UrgentContent):
+        return "urgent"
+    if isinstance(c, ProviderContent):
+        return "provider"
+    if isinstance(c, DigestContent):
+        return "digest"
+    if isinstance(c, ConfirmContent):
+        return "confirm"
+    raise TypeError(f"unknown notice content {type(c).__name__}")
+
+
+def render_parts(notice: Notice, envelope: Envelope) -> tuple[str, str]:
+    """(plain text, HTML with CSS inlined)."""
+    name = _template_name(notice)
+    tz = envelope.timezone
+    ctx: dict[str, Any] = {
+        "n": notice,
+        "c": notice.content,
+        "academy": notice.academy_name,
+        "unsubscribe_url": _href(envelope.unsubscribe_url),
+        "t": lambda dt: local_time(dt, tz),
+        "ts": lambda dt: short_time(dt, tz),
+        "subject": subject_for(notice),
+    }
+    text = _env(False).get_template(f"{name}.txt").render(ctx)
+    page = _env(True).get_template(f"{name}.html").render(ctx)
+    inlined = css_inline.inline(page, load_remote_stylesheets=False, keep_link_tags=False)
+    return text, inlined
+
+
+def render(notice: Notice, envelope: Envelope) -> EmailMessage:
+    """The complete message, headers included, ready for any transport."""
+    text, page = render_parts(notice, envelope)
+    msg = EmailMessage()
+    sender = Address(SENDER_NAME, addr_spec=envelope.sender)
+    msg["From"] = sender
+    msg["To"] = Address(addr_spec=notice.recipient)
+    msg["Subject"] = subject_for(notice)
+    msg["Date"] = format_datetime(envelope.date)
+    msg["Message-ID"] = envelope.message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    unsubscribe = _href(envelope.unsubscribe_url)
+    if unsubscribe:
+        # RFC 8058 one-click: a POST to this URL unsubscribes; mail clients show a button.
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(text)
+    msg.add_alternative(page, subtype="html")
+    return msg

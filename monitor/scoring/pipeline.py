@@ -1,0 +1,147 @@
+"""The Scorer: mentions in, Assessments out (batch).
+
+Order of work per batch: build the scoring text (truncated to scoring.max_chars), look up or
+compute embeddings by fingerprint (each distinct fingerprint embedded once), run the pure
+personal-data detectors, the hostility heads and the calibrated policy heads, then the pure
+severity rules. Model loading happens once, in `load_scorer`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from monitor.config import ScoringSettings
+from monitor.models import CATEGORIES, Assessment, Evidence, ScoringInput, Severity, scoring_text
+from monitor.scoring import severity
+from monitor.scoring.embeddings import Embedder, EmbeddingCache, MemoryEmbeddingCache, text_fingerprint
+from monitor.scoring.heads import Heads, HeadsError, policy_features
+from monitor.scoring.pii import find_personal_data, leak_signals
+from monitor.scoring.taxonomy import cue_evidence
+
+# Personal data that is a leak by itself in a mention about a school.
+_FLOOR_KINDS = frozenset({"address", "dob", "ni_number", "upn", "nhs_number", "credential"})
+_FLOOR = 0.9
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def prepare_text(inp: ScoringInput, max_chars: int) -> tuple[str, bool]:
+    """The scoring text, cut at max_chars (at a word boundary when one is near)."""
+    text = scoring_text(inp.title or "", inp.text or "")
+    if len(text) <= max_chars:
+        return text, False
+    cut = text[:max_chars]
+    space = cut.rfind(" ", max_chars - 200)
+    return (cut[:space] if space > 0 else cut), True
+
+
+def model_text(text: str) -> str:
+    # Same length as the input, so evidence spans still index into the scoring text.
+    return _CONTROL.sub(" ", text)
+
+
+class Scorer:
+    """Holds the loaded model and heads; `assess` scores a batch."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        heads: Heads,
+        settings: ScoringSettings,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        if heads.dim != embedder.dim:
+            raise HeadsError(
+                f"the heads were trained for a {heads.dim}-dimension model ({heads.model_name}) "
+                f"but scoring.model gives {embedder.dim}; run `mention-monitor train`"
+            )
+        self.embedder = embedder
+        self.heads = heads
+        self.settings = settings
+        self.cache: EmbeddingCache = cache if cache is not None else MemoryEmbeddingCache()
+        self.model_version = f"{embedder.name}+heads-{heads.version}"
+
+    def embed(self, inputs: Sequence[ScoringInput]) -> tuple[list[str], list[bool], np.ndarray]:
+        prepared = [prepare_text(i, self.settings.max_chars) for i in inputs]
+        texts = [t for t, _ in prepared]
+        fps = [
+            i.fingerprint or text_fingerprint(t) for i, t in zip(inputs, texts, strict=True)
+        ]
+        vecs = self.embedder.embed(fps, [model_text(t) for t in texts], self.cache)
+        return texts, [tr for _, tr in prepared], vecs
+
+    def probabilities(
+        self, texts: Sequence[str], has_media: Sequence[bool], emb: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[list[Evidence]]]:
+        """Per text: category probabilities (n x 5), urgent probability (n), personal data."""
+        clean = [model_text(t) for t in texts]
+        found = [find_personal_data(t) for t in texts]
+        signals = [leak_signals(ev, t) for ev, t in zip(found, texts, strict=True)]
+        host = np.stack(
+            [self.heads.hostility[k].proba(clean, emb) for k in ("offensive", "hate")], axis=1
+        )
+        x = policy_features(
+            emb, clean, has_media, host, signals, self.heads.prototypes, self.heads.proto_owner
+        )
+        probs = np.stack([self.heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
+        di = CATEGORIES.index("data_leak")
+        for n, ev in enumerate(found):
+            strong = any(e.kind in _FLOOR_KINDS for e in ev) or signals[n].mobiles > 0
+            if strong:
+                probs[n, di] = max(probs[n, di], _FLOOR)
+        return probs, self.heads.urgent.proba(x), found
+
+    def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:
+        """The general hostility signal (TweetEval 'offensive' or 'hate') for raw texts."""
+        fps = [text_fingerprint(t) for t in texts]
+        emb = self.embedder.embed(fps, [model_text(t) for t in texts], self.cache)
+        return self.heads.hostility[task].proba([model_text(t) for t in texts], emb)
+
+    def assess(self, inputs: Sequence[ScoringInput]) -> list[Assessment]:
+        """One Assessment per input, in order."""
+        if not inputs:
+            return []
+        texts, truncated, emb = self.embed(inputs)
+        media = [bool(i.has_media) for i in inputs]
+        probs, urgent_p, found = self.probabilities(texts, media, emb)
+        out = []
+        for n, text in enumerate(texts):
+            out.append(self._one(text, truncated[n], probs[n], float(urgent_p[n]), found[n]))
+        return out
+
+    def _one(
+        self, text: str, truncated: bool, probs: np.ndarray, urgent_p: float, found: list[Evidence]
+    ) -> Assessment:
+        if not text.strip():
+            return Assessment(
+                probabilities=dict.fromkeys(CATEGORIES, 0.0), categories=(),
+                severity=Severity.DIGEST, reason="empty text: nothing to score",
+                model_version=self.model_version, truncated=truncated,
+            )
+        p = {c: round(float(probs[i]), 4) for i, c in enumerate(CATEGORIES)}
+        cats = tuple(c for c in CATEGORIES if p[c] >= self.settings.threshold)
+        sev, reason = severity.decide(
+            p, cats, text, found, urgent_p, self.settings.urgent_threshold
+        )
+        evidence: list[Evidence] = list(found)
+        for c in cats:
+            if c != "data_leak":
+                evidence += cue_evidence(text, c)
+        evidence.sort(key=lambda e: (e.start, e.end))
+        return Assessment(
+            probabilities=p, categories=cats, severity=sev, reason=reason,
+            evidence=tuple(evidence), model_version=self.model_version, truncated=truncated,
+        )
+
+
+def load_scorer(settings: ScoringSettings, cache: EmbeddingCache | None = None) -> Scorer:
+    """Load the model (once) and the heads named by the settings."""
+    from monitor.scoring.embeddings import load_model
+    from monitor.scoring.heads import load_heads
+
+    heads = load_heads(Path(settings.heads).expanduser() if settings.heads else None)
+    embedder = load_model(settings.model, settings.batch_size)
+    return Scorer(embedder, heads, settings, cache)

@@ -1,0 +1,253 @@
+"""Training and cross-validation of the heads (used by `mention-monitor train` and `eval`).
+
+Reads labelled mentions in the shared JSON Lines format and TweetEval text/label files; fits the
+hostility heads (hyper-parameters fixed, threshold chosen on out-of-fold predictions of the TRAIN
+split only, never on val), then the calibrated policy heads. Deterministic for the same data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+
+from monitor.models import CATEGORIES, ScoringInput
+from monitor.scoring.embeddings import Embedder, EmbeddingCache, text_fingerprint
+from monitor.scoring.heads import (
+    Heads,
+    HostilityHead,
+    LinearHead,
+    TextHasher,
+    fit_idf,
+    hostility_matrix,
+    policy_features,
+    prototype_texts,
+)
+from monitor.scoring.pii import find_personal_data, leak_signals
+from monitor.scoring.pipeline import model_text, prepare_text
+
+BUNDLED_TRAIN = Path(__file__).resolve().parent / "data" / "train.jsonl"
+HOSTILITY_C = 1.0
+HOSTILITY_EMB_WEIGHT = 1.0
+POLICY_C = 1.0
+SEED = 13
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    title: str
+    text: str
+    has_media: bool
+    relevant: bool
+    categories: tuple[str, ...]
+    urgent: bool
+
+    @property
+    def input(self) -> ScoringInput:
+        return ScoringInput(self.title, self.text, self.has_media)
+
+
+class DataError(ValueError):
+    """A labelled file cannot be read; the message names the file and line."""
+
+
+def load_examples(path: Path) -> list[Example]:
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            labels = r.get("labels") or {}
+            cats = tuple(c for c in labels.get("categories", ()) if c in CATEGORIES)
+            out.append(
+                Example(
+                    id=str(r.get("id", f"{path.name}:{n}")),
+                    title=str(r.get("title") or ""),
+                    text=str(r.get("text") or ""),
+                    has_media=bool(r.get("has_media", False)),
+                    relevant=bool(labels.get("relevant", True)),
+                    categories=cats,
+                    urgent=bool(labels.get("urgent", False)),
+                )
+            )
+        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+            raise DataError(f"{path}:{n}: not a labelled mention ({exc})") from None
+    return out
+
+
+def load_tweeteval(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
+    try:
+        texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
+        labels = (folder / f"{split}_labels.txt").read_text(encoding="utf-8").split()
+    except OSError as exc:
+        raise DataError(f"{folder}: cannot read TweetEval {split} files ({exc})") from None
+    if len(texts) != len(labels):
+        raise DataError(f"{folder}: {split}_text.txt and {split}_labels.txt differ in length")
+    return texts, np.asarray([int(x) for x in labels])
+
+
+def embed_texts(embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str]) -> np.ndarray:
+    clean = [model_text(t) for t in texts]
+    return embedder.embed([text_fingerprint(t) for t in clean], clean, cache)
+
+
+def _best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    grid = np.round(np.linspace(0.2, 0.8, 61), 3)
+    scores = [f1_score(y, p >= t, average="macro") for t in grid]
+    i = int(np.argmax(scores))
+    return float(grid[i]), float(scores[i])
+
+
+def _platt(dec: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    lr = LogisticRegression(C=100.0).fit(dec.reshape(-1, 1), y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def fit_linear(
+    x: np.ndarray | sparse.spmatrix, y: np.ndarray, c: float, folds: int = 5
+) -> tuple[LinearHead, np.ndarray]:
+    """Class-weighted LR; Platt calibration on out-of-fold decisions. Returns head, OOF probs."""
+    def lr() -> LogisticRegression:
+        return LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+
+    oof = np.zeros(len(y))
+    k = max(2, min(folds, int(min(np.bincount(y, minlength=2)))))
+    for tr, te in StratifiedKFold(k, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y):
+        oof[te] = lr().fit(x[tr], y[tr]).decision_function(x[te])
+    a, b = _platt(oof, y)
+    m = lr().fit(x, y)
+    head = LinearHead(m.coef_[0].astype(np.float32), float(m.intercept_[0]), a, b)
+    return head, 1.0 / (1.0 + np.exp(-(a * oof + b)))
+
+
+def train_hostility(
+    embedder: Embedder, cache: EmbeddingCache | None, folder: Path, progress: Progress
+) -> tuple[HostilityHead, dict[str, float]]:
+    texts, y = load_tweeteval(folder, "train")
+    progress(f"  {folder.name}: embedding {len(texts)} tweets (cached after the first run)")
+    emb = embed_texts(embedder, cache, texts)
+    clean = [model_text(t) for t in texts]
+    w, c = TextHasher.raw(clean)
+    hasher = TextHasher(fit_idf(w), fit_idf(c))
+    x = hostility_matrix(hasher, clean, emb, HOSTILITY_EMB_WEIGHT)
+    progress(f"  {folder.name}: fitting ({x.shape[1]} features, 3-fold out-of-fold threshold)")
+    head, oof = fit_linear(x, y, HOSTILITY_C, folds=3)
+    thr, cv_f1 = _best_threshold(oof, y)
+    head = LinearHead(head.w, head.b, head.a, head.c, thr)
+    return HostilityHead(hasher, head, HOSTILITY_EMB_WEIGHT), {"cv_macro_f1": cv_f1, "threshold": thr}
+
+
+@dataclass
+class PolicyData:
+    x: np.ndarray
+    y: np.ndarray  # n x 5
+    urgent: np.ndarray
+
+
+def policy_matrix(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    examples: Sequence[Example],
+    hostility: dict[str, HostilityHead],
+    prototypes: np.ndarray,
+    owner: np.ndarray,
+    max_chars: int = 5000,
+) -> PolicyData:
+    texts = [prepare_text(e.input, max_chars)[0] for e in examples]
+    clean = [model_text(t) for t in texts]
+    emb = embed_texts(embedder, cache, texts)
+    found = [find_personal_data(t) for t in texts]
+    signals = [leak_signals(f, t) for f, t in zip(found, texts, strict=True)]
+    host = np.stack([hostility[k].proba(clean, emb) for k in ("offensive", "hate")], axis=1)
+    x = policy_features(emb, clean, [e.has_media for e in examples], host, signals, prototypes, owner)
+    y = np.asarray([[c in e.categories for c in CATEGORIES] for e in examples], dtype=int)
+    return PolicyData(x, y, np.asarray([e.urgent for e in examples], dtype=int))
+
+
+def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dict[str, float]]:
+    heads, report = {}, {}
+    for i, c in enumerate(CATEGORIES):
+        heads[c], oof = fit_linear(data.x, data.y[:, i], POLICY_C)
+        report[c] = float(f1_score(data.y[:, i], oof >= 0.5))
+    urgent, oof = fit_linear(data.x, data.urgent, POLICY_C)
+    report["urgent"] = float(f1_score(data.urgent, oof >= 0.5))
+    return heads, urgent, report
+
+
+def train_all(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    data_files: Sequence[Path],
+    tweeteval: Path,
+    progress: Progress,
+) -> tuple[Heads, dict[str, object]]:
+    hostility, report = {}, {}
+    for task in ("offensive", "hate"):
+        hostility[task], report[f"hostility.{task}"] = train_hostility(
+            embedder, cache, tweeteval / task, progress
+        )
+    examples = [e for f in data_files for e in load_examples(f) if e.relevant]
+    progress(f"  policy heads: {len(examples)} relevant labelled mentions")
+    ptexts, owner = prototype_texts()
+    protos = embedder.encode(ptexts)
+    data = policy_matrix(embedder, cache, examples, hostility, protos, owner)
+    policy, urgent, rep = fit_policy(data)
+    report["policy_oof_f1"] = rep
+    meta = {
+        "trained": datetime.now(UTC).strftime("%Y%m%d"),
+        "data": [f.name for f in data_files],
+        "examples": len(examples),
+        "report": report,
+    }
+    heads = Heads(embedder.name, embedder.dim, policy, urgent, hostility, protos, owner, meta)
+    return heads, report
+
+
+def cross_validate(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    base: Heads,
+    train_files: Sequence[Path],
+    eval_examples: Sequence[Example],
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold category and urgent probabilities for eval_examples: each fold is scored by
+    heads trained on the training files plus the OTHER folds. Hostility heads come from `base`
+    (trained on TweetEval only, so no fold leaks into them)."""
+    train = [e for f in train_files for e in load_examples(f) if e.relevant]
+    eval_ids = {(e.title, e.text) for e in eval_examples}
+    train = [e for e in train if (e.title, e.text) not in eval_ids]  # never score what we fit on
+    d_train = policy_matrix(embedder, cache, train, base.hostility, base.prototypes, base.proto_owner)
+    d_eval = policy_matrix(
+        embedder, cache, eval_examples, base.hostility, base.prototypes, base.proto_owner
+    )
+    probs = np.zeros((len(eval_examples), len(CATEGORIES)))
+    urgent = np.zeros(len(eval_examples))
+    rng = np.random.default_rng(SEED)
+    fold_of = rng.permutation(len(eval_examples)) % k
+    for f in range(k):
+        te = fold_of == f
+        x = np.vstack([d_train.x, d_eval.x[~te]])
+        y = np.vstack([d_train.y, d_eval.y[~te]])
+        u = np.concatenate([d_train.urgent, d_eval.urgent[~te]])
+        heads, uh, _ = fit_policy(PolicyData(x, y, u))
+        for i, c in enumerate(CATEGORIES):
+            probs[te, i] = heads[c].proba(d_eval.x[te])
+        urgent[te] = uh.proba(d_eval.x[te])
+    return probs, urgent
