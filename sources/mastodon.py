@@ -86,7 +86,7 @@ def _item(status: dict[str, Any], source_key: str) -> RawItem | None:
         source_key=source_key,
         external_id=f"mastodon:{uri}"[:500],
         url=as_str(st.get("url")) or uri,
-        title=headline(spoiler or body),
+        title=headline(f"{spoiler}: {body}" if spoiler else body),  # a content warning, then the post
         text=text,
         author=f"@{acct}" if acct else None,
         published_at=parse_time(st.get("created_at")),

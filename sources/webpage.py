@@ -37,6 +37,7 @@ _GUESSES = (
     "li.message",
 )
 _MAX_TEXT = 50_000
+_AUTHOR_GUESS = "[itemprop=author], .author, .username"
 
 
 class WebpageOptions(BaseModel):
@@ -44,13 +45,16 @@ class WebpageOptions(BaseModel):
 
     url: HttpUrl
     post_selector: str | None = None  # e.g. "div.post"; default: guessed, else the whole page
-    title_selector: str | None = None  # inside a post, e.g. "h3"
-    author_selector: str | None = None  # inside a post, e.g. ".username"
+    text_selector: str | None = None  # inside a post, e.g. ".post-body"; default: the whole post
+    title_selector: str | None = None  # inside a post, e.g. "h3"; default: its first heading
+    author_selector: str | None = None  # inside a post; default: common author markup
     date_selector: str | None = "time"  # inside a post: <time datetime=...> or its text
     link_selector: str | None = None  # inside a post: an <a> whose href is the post's address
     max_posts: int = Field(200, ge=1, le=2000)
 
-    @field_validator("post_selector", "title_selector", "author_selector", "date_selector", "link_selector")
+    @field_validator(
+        "post_selector", "text_selector", "title_selector", "author_selector", "date_selector", "link_selector"
+    )
     @classmethod
     def _css(cls, v: str | None) -> str | None:
         if v is not None:
@@ -111,7 +115,7 @@ def parse_webpage(data: bytes, source_key: str, page_url: str, opts: WebpageOpti
     for post in _posts(soup, opts):
         has_media = post.find(["img", "video", "picture"]) is not None
         title_el = _first(post, opts.title_selector) or post.find(["h1", "h2", "h3", "h4"])
-        author_el = _first(post, opts.author_selector)
+        author_el = _first(post, opts.author_selector or _AUTHOR_GUESS)
         date_el = _first(post, opts.date_selector)
         link_el = _first(post, opts.link_selector)
         title = _text(title_el) if isinstance(title_el, Tag) else ""
@@ -121,7 +125,8 @@ def parse_webpage(data: bytes, source_key: str, page_url: str, opts: WebpageOpti
             published = parse_time(as_str(date_el.get("datetime"))) or parse_time(_text(date_el))
         href = as_str(link_el.get("href")) if isinstance(link_el, Tag) else ""
         anchor = as_str(post.get("id"))
-        text = _text(post)
+        text_el = _first(post, opts.text_selector)
+        text = _text(text_el if isinstance(text_el, Tag) else post)
         if not text:
             continue
         fp = fingerprint(text)
