@@ -13,7 +13,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,7 +51,7 @@ def subject_for(notice: Notice) -> str:
         subject = f"Urgent: {what} — {name}: {title}"
     elif isinstance(c, ProviderContent):
         what = ", ".join(f.key.replace("_", " ") for f in c.found)
-        subject = f"Incident {c.reference}: possible {what} at {name}"
+        subject = f"Possible {what} at {name}: incident {c.reference}"
     elif isinstance(c, DigestContent):
         d = c.digest_date
         count = "nothing found" if c.total == 0 else f"{c.total} mention{'s' * (c.total != 1)}"
@@ -76,15 +76,19 @@ def short_time(dt: datetime, tz: str) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
+@lru_cache(maxsize=4096)
+def _sanitised(value: str) -> str:
+    """Redacted (again: render never trusts its caller), one line, every tag stripped by nh3 and
+    the rest HTML-escaped. Cached: the plain and HTML parts ask for the same strings."""
+    return nh3.clean(clean_text(value, 10_000), tags=set())
+
+
 def _html_text(value: object) -> Markup:
-    """Mention-derived text for HTML: redacted, then nh3 strips every tag and escapes the rest."""
-    text = clean_text(str(value), 10_000)
-    return Markup(nh3.clean(text, tags=set()))  # noqa: S704 - nh3 output is escaped, tag-free
+    return Markup(_sanitised(str(value)))  # noqa: S704 - nh3 output is escaped and tag-free
 
 
 def _plain_text(value: object) -> str:
-    text = clean_text(str(value), 10_000)
-    return html.unescape(nh3.clean(text, tags=set()))
+    return html.unescape(_sanitised(str(value)))
 
 
 def _href(value: object) -> str:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from alerts.notice import (
     Found,
@@ -98,7 +98,9 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return url
+    # Percent-encode anything outside the URL character set (<, >, quotes, spaces, non-ASCII), so
+    # the link stays inert text wherever it is written.
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
 def dashboard_url(base_url: str, mention_id: int) -> str:

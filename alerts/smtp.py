@@ -138,7 +138,16 @@ class SmtpTransport:
                         temporary=True,
                         connection=True,
                     )
-                conn.login(m.smtp_username, m.smtp_password)
+                try:
+                    conn.login(m.smtp_username, m.smtp_password)
+                except smtplib.SMTPServerDisconnected as exc:
+                    # Some servers hang up on a wrong password instead of answering 535.
+                    raise DeliveryError(
+                        f"the mail server {self._where()} refused the login for {m.smtp_username!r} "
+                        "(it closed the connection); check mail.smtp_username/smtp_password",
+                        temporary=True,
+                        connection=True,
+                    ) from exc
             return conn
         except BaseException as exc:
             if conn is not None:
@@ -193,6 +202,13 @@ class SmtpTransport:
             return DeliveryError(
                 f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)}",
                 temporary=not (500 <= exc.smtp_code < 600),
+            )
+        if isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc):
+            # smtplib reports a read timeout as a disconnect: say what actually happened.
+            return DeliveryError(
+                f"the mail server {where} did not answer within {self.mail.smtp_timeout_seconds:g}s",
+                temporary=True,
+                connection=True,
             )
         if isinstance(exc, smtplib.SMTPServerDisconnected):
             return DeliveryError(f"the mail server {where} closed the connection", temporary=True, connection=True)

@@ -81,6 +81,7 @@ class Sites:
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else Nagle + delayed ACK add 40 ms per response
 
             def log_message(self, *a: Any) -> None:
                 pass

@@ -44,6 +44,15 @@ class NetworkSettings(_Section):
     robots_cache_hours: float = Field(24.0, gt=0, le=24)
     max_backoff_hours: float = Field(48.0, gt=0, le=48)
 
+    @field_validator("allow_private")
+    @classmethod
+    def _allow(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked here so a typo ("127.0.0.l") is a config error, not a failure at first fetch.
+        from sources.addresses import parse_allow_list
+
+        parse_allow_list(v)
+        return v
+
 
 class ScheduleSettings(_Section):
     """When things run."""

@@ -41,9 +41,9 @@ def article_url(link: str) -> str:
     return link
 
 
-def parse_bing_news(data: bytes, source_key: str, base_url: str = "") -> list[RawItem]:
+def parse_bing_news(data: bytes, source_key: str) -> list[RawItem]:
     """Items of a Bing News RSS answer: real article URL, publisher as author, image flag."""
-    items = parse_feed(data, source_key, base_url)
+    items = parse_feed(data, source_key)
     entries = feedparser.parse(defuse(data)).get("entries") or []
     out: list[RawItem] = []
     for item, entry in zip(items, entries, strict=False):
@@ -80,4 +80,6 @@ class BingNewsCollector:
         ]
 
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
-        return collect_urls(client, self.urls(spec), state, spec.key, parse_bing_news, respect_robots=True)
+        return collect_urls(
+            client, self.urls(spec), state, spec.key, parse_bing_news, respect_robots=True
+        )

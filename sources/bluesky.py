@@ -24,6 +24,7 @@ from sources.base import Collected, RawItem, SourceSpec, SourceState, SourceUnav
 from sources.feeds import FeedParseError
 from sources.http import GuardedClient, HTTPStatusError, NotModified, Response
 from sources.searching import (
+    as_dict,
     as_str,
     decode_json,
     dump_cursor,
@@ -36,7 +37,7 @@ from sources.searching import (
     str_map,
 )
 
-APP_PASSWORD_ADVICE = (
+CREDENTIALS_ADVICE = (
     "Create an app password at https://bsky.app/settings/app-passwords and set 'handle' and "
     "'app_password' in this source's options."
 )
@@ -83,7 +84,7 @@ def _has_media(embed: object) -> bool:
 
 def _sort_time(post: dict[str, Any]) -> str | None:
     """Bluesky's sort time: the earlier of createdAt and indexedAt (what `since` compares)."""
-    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    record = as_dict(post.get("record"))
     times = [
         (t, s)
         for s in (as_str(record.get("createdAt")), as_str(post.get("indexedAt")))
@@ -94,9 +95,9 @@ def _sort_time(post: dict[str, Any]) -> str | None:
 
 def _item(post: dict[str, Any], source_key: str) -> RawItem:
     uri = as_str(post.get("uri"))
-    author = post.get("author") if isinstance(post.get("author"), dict) else {}
+    author = as_dict(post.get("author"))
     handle = as_str(author.get("handle")) or as_str(author.get("did"))
-    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    record = as_dict(post.get("record"))
     text = as_str(record.get("text"))
     rkey = uri.rsplit("/", 1)[-1]
     return RawItem(
@@ -134,7 +135,7 @@ class BlueskyCollector:
             raise SourceUnavailable(
                 "needs_credentials",
                 "Bluesky search needs a signed-in account (anonymous search is refused since 2025)",
-                advice=APP_PASSWORD_ADVICE,
+                advice=CREDENTIALS_ADVICE,
             )
         cursor = load_cursor(state.cursor)
         since = str_map(cursor.get("since"))
@@ -153,7 +154,10 @@ class BlueskyCollector:
                 if item.external_id not in seen:
                     seen.add(item.external_id)
                     items.append(item)
-        doc = {"since": new_since, "seen": remember(seen_list, (i.external_id for i in items), limit=500)}
+        doc = {
+            "since": new_since,
+            "seen": remember(seen_list, (i.external_id for i in items), limit=500),
+        }
         return Collected(items=tuple(items), state=SourceState(cursor=dump_cursor(doc)))
 
     def queries(self, spec: SourceSpec) -> tuple[str, ...]:
@@ -168,7 +172,12 @@ class BlueskyCollector:
     # --- search ----------------------------------------------------------------------------
 
     def _search(
-        self, client: GuardedClient, spec: SourceSpec, opts: BlueskyOptions, q: str, since: str | None
+        self,
+        client: GuardedClient,
+        spec: SourceSpec,
+        opts: BlueskyOptions,
+        q: str,
+        since: str | None,
     ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         page_cursor: str | None = None
@@ -214,7 +223,7 @@ class BlueskyCollector:
                 raise SourceUnavailable(
                     "needs_credentials",
                     "Bluesky did not accept a fresh session for search (HTTP 401)",
-                    advice=APP_PASSWORD_ADVICE,
+                    advice=CREDENTIALS_ADVICE,
                 ) from None
             raise
 
@@ -230,13 +239,15 @@ class BlueskyCollector:
             if exc.status in (400, 401):
                 raise SourceUnavailable(
                     "needs_credentials",
-                    f"Bluesky refused the handle or app password for {opts.handle} (HTTP {exc.status})",
-                    advice=APP_PASSWORD_ADVICE,
+                    f"Bluesky refused the handle or app password for {opts.handle} "
+                    f"(HTTP {exc.status})",
+                    advice=CREDENTIALS_ADVICE,
                 ) from None
             if exc.status == 403:
                 raise SourceUnavailable(
                     "blocked",
-                    f"Bluesky refused to sign in {opts.handle} (HTTP 403: account suspended or taken down?)",
+                    f"Bluesky refused to sign in {opts.handle} "
+                    "(HTTP 403: is the account suspended or taken down?)",
                     advice="Check the account at https://bsky.app, or use another account.",
                 ) from None
             raise

@@ -129,14 +129,21 @@ def parse_json_feed(data: bytes, source_key: str) -> list[RawItem]:
     return out
 
 
-def parse_feed(data: bytes, source_key: str, base_url: str = "") -> list[RawItem]:
+def parse_feed(
+    data: bytes, source_key: str, base_url: str = "", charset: str | None = None
+) -> list[RawItem]:
     """Parse RSS/Atom/JSON Feed bytes into items, or raise FeedParseError with a one-line reason."""
     if not data.strip():
         raise FeedParseError("the response was empty")
     if _looks_like_json(data):
         return parse_json_feed(data, source_key)
-    safe = defuse(data)
-    parsed = feedparser.parse(safe, response_headers={"content-location": base_url} if base_url else None)
+    safe = defuse(data, charset)
+    # defuse returns UTF-8 whatever came in, so tell feedparser exactly that (and never the
+    # server's charset, which no longer applies).
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if base_url:
+        headers["content-location"] = base_url
+    parsed = feedparser.parse(safe, response_headers=headers)
     entries = parsed.get("entries") or []
     items = [i for i in (_item(e, source_key) for e in entries[:_MAX_ITEMS]) if i.title or i.text or i.url]
     if items:
@@ -144,7 +151,7 @@ def parse_feed(data: bytes, source_key: str, base_url: str = "") -> list[RawItem
     exc = parsed.get("bozo_exception")
     if parsed.get("version") and not (parsed.get("bozo") and _is_syntax_error(exc)):
         return []  # a valid feed with no entries: nothing new, not an error
-    head = safe[:1024].lower()
+    head = data[:1024].lower()  # the original: defuse removes every DOCTYPE
     if b"<html" in head or b"<!doctype html" in head:
         raise FeedParseError("the URL returned an HTML page, not a feed")
     detail = str(exc).splitlines()[0] if exc and str(exc) else "no RSS, Atom or JSON Feed found"
@@ -212,7 +219,7 @@ class FeedCollector:
         if isinstance(got, NotModified):
             new_state = SourceState(got.etag, got.last_modified, state.cursor)
             return Collected(items=(), state=new_state, not_modified=True)
-        items = parse_feed(got.content, spec.key, got.url)
+        items = parse_feed(got.content, spec.key, got.url, got.charset)
         return Collected(
             items=tuple(items),
             state=SourceState(got.etag, got.last_modified, state.cursor),

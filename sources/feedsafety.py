@@ -46,30 +46,41 @@ _DANGEROUS = re.compile(r"<!(?:doctype|entity)", re.IGNORECASE)
 _DECL_TOKEN = re.compile(r"""["'\[\]>]|<!--|<\?""")
 
 
-def detect_encoding(data: bytes) -> tuple[str, int]:
-    """(codec name, BOM length) for XML bytes: BOM, else code-unit sniffing, else declaration."""
+def _text_codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'").lower()).name
+        "<".encode(name)  # a text encoding, not e.g. "zlib" or "rot13" (LookupError)
+    except (LookupError, UnicodeError):
+        return None
+    return name
+
+
+def detect_encoding(data: bytes, charset: str | None = None) -> tuple[str, int]:
+    """(codec name, BOM length) for XML bytes: the BOM, else the HTTP charset parameter (RFC
+    7303), else code-unit sniffing, else the XML declaration, else UTF-8."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name, len(bom)
+    from_http = _text_codec(charset)
+    if from_http is not None:
+        return from_http, 0
     for head, name in _SNIFF:
         if data.startswith(head):
             return name, 0
     m = _DECL_ENCODING.match(data[:512])
     if m:
-        name = m.group(1).decode("ascii").lower()
-        try:
-            canonical = codecs.lookup(name).name
-        except LookupError:
-            return "utf-8", 0
+        canonical = _text_codec(m.group(1).decode("ascii"))
         # A UTF-16/32 label on bytes that are plainly 8-bit (we sniffed no wide "<?") is wrong.
-        if not canonical.startswith(_WIDE):
+        if canonical is not None and not canonical.startswith(_WIDE):
             return canonical, 0
     return "utf-8", 0
 
 
-def decode(data: bytes) -> str:
+def decode(data: bytes, charset: str | None = None) -> str:
     """The document as text, by `detect_encoding`, falling back as browsers and feedparser do."""
-    name, bom = detect_encoding(data)
+    name, bom = detect_encoding(data, charset)
     body = data[bom:]
     candidates = [name] if name.startswith(_WIDE) else [name, "utf-8", "windows-1252"]
     for candidate in candidates:
@@ -140,9 +151,14 @@ def strip_declarations(text: str) -> str:
     return "".join(kept)
 
 
-def defuse(data: bytes) -> bytes:
-    """Bytes safe for feedparser: UTF-8, no DOCTYPE, no ENTITY declarations anywhere."""
-    text = strip_declarations(decode(data))
+def defuse(data: bytes, charset: str | None = None) -> bytes:
+    """Bytes safe for feedparser: UTF-8, no DOCTYPE, no ENTITY declarations anywhere.
+
+    `charset` is the HTTP Content-Type charset parameter, if any. The result is always UTF-8,
+    so tell feedparser so (e.g. response_headers content-type "application/xml; charset=utf-8"),
+    never the original charset.
+    """
+    text = strip_declarations(decode(data, charset))
     # The declaration must now say UTF-8 (or say nothing, which means UTF-8).
     text = _TEXT_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1)
     return text.encode("utf-8", errors="replace")

@@ -96,7 +96,9 @@ class GdeltCollector:
     kind: ClassVar[str] = "gdelt"
     options_model: ClassVar[type[BaseModel]] = GdeltOptions
     default_interval_minutes: ClassVar[int] = 30
-    description: ClassVar[str] = "GDELT DOC 2.0 news search: titles, URLs, dates and domains, worldwide."
+    description: ClassVar[str] = (
+        "GDELT DOC 2.0 news search: titles, URLs, dates and domains, worldwide."
+    )
 
     def url(self, spec: SourceSpec, cursor: dict[str, Any], now: datetime) -> str:
         opts = spec.options

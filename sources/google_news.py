@@ -19,7 +19,7 @@ from sources.feeds import parse_feed
 from sources.feedsafety import defuse
 from sources.http import GuardedClient
 from sources.multifeed import collect_urls
-from sources.searching import as_str, search_queries
+from sources.searching import as_dict, as_str, search_queries
 
 
 class GoogleNewsOptions(BaseModel):
@@ -33,13 +33,13 @@ class GoogleNewsOptions(BaseModel):
     base_url: str = "https://news.google.com"
 
 
-def parse_google_news(data: bytes, source_key: str, base_url: str = "") -> list[RawItem]:
+def parse_google_news(data: bytes, source_key: str) -> list[RawItem]:
     """Items of a Google News RSS answer; the publisher becomes the author."""
-    items = parse_feed(data, source_key, base_url)
+    items = parse_feed(data, source_key)
     entries = feedparser.parse(defuse(data)).get("entries") or []
     out: list[RawItem] = []
     for item, entry in zip(items, entries, strict=False):
-        source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
+        source = as_dict(entry.get("source"))
         publisher = as_str(source.get("title")).strip()
         title = item.title
         if publisher and title.endswith(f" - {publisher}"):
@@ -61,7 +61,9 @@ class GoogleNewsCollector:
     kind: ClassVar[str] = "google_news"
     options_model: ClassVar[type[BaseModel]] = GoogleNewsOptions
     default_interval_minutes: ClassVar[int] = 30
-    description: ClassVar[str] = "Google News search RSS, one query per name (headline and publisher only)."
+    description: ClassVar[str] = (
+        "Google News search RSS, one query per name (headline and publisher only)."
+    )
 
     def urls(self, spec: SourceSpec) -> list[str]:
         opts = spec.options
@@ -74,4 +76,6 @@ class GoogleNewsCollector:
         return out
 
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
-        return collect_urls(client, self.urls(spec), state, spec.key, parse_google_news, respect_robots=True)
+        return collect_urls(
+            client, self.urls(spec), state, spec.key, parse_google_news, respect_robots=True
+        )

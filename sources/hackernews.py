@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sources.base import Collected, RawItem, SourceSpec, SourceState
 from sources.feeds import FeedParseError, html_to_text
 from sources.http import GuardedClient, NotModified
-from sources.searching import as_str, decode_json, dump_cursor, load_cursor, polite_get, search_queries
+from sources.searching import (
+    as_str,
+    decode_json,
+    dump_cursor,
+    load_cursor,
+    polite_get,
+    search_queries,
+)
 
 ITEM_URL = "https://news.ycombinator.com/item?id="  # where a person reads a hit; never fetched
 

@@ -91,6 +91,15 @@ class Response:
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
+    @property
+    def charset(self) -> str | None:
+        """The Content-Type charset parameter, if the server sent one."""
+        for param in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "charset" and value.strip():
+                return value.strip().strip("\"'")
+        return None
+
 
 @dataclass(frozen=True)
 class NotModified:
@@ -239,7 +248,13 @@ class _Refusal(Exception):
         except ValueError:
             named = True
         where = f"{self.host} resolves to {self.address}; " if named else ""
-        return f"refused: {where}{self.problem} (to allow it, add it to network.allow_private)"
+        # Intranet feeds are a real need; metadata, multicast and reserved addresses are not.
+        hint = (
+            " (to allow it, add it to network.allow_private)"
+            if self.problem.category in ("loopback", "private", "shared")
+            else ""
+        )
+        return f"refused: {where}{self.problem}{hint}"
 
 
 class _ResolveFailed(Exception):

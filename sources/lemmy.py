@@ -21,6 +21,7 @@ from sources.base import Collected, RawItem, SourceSpec, SourceState, SourceUnav
 from sources.feeds import FeedParseError
 from sources.http import GuardedClient, HTTPStatusError, NotModified
 from sources.searching import (
+    as_dict,
     as_str,
     base_url,
     decode_json,
@@ -76,7 +77,7 @@ def _item(kind: str, view: dict[str, Any], source_key: str) -> RawItem | None:
     ap_id = as_str(obj.get("ap_id"))
     if not ap_id or obj.get("deleted") or obj.get("removed"):
         return None
-    post = view.get("post") if isinstance(view.get("post"), dict) else {}
+    post = as_dict(view.get("post"))
     if kind == "post":
         body = as_str(obj.get("body"))
         title = " ".join(as_str(obj.get("name")).split())
@@ -172,13 +173,21 @@ class LemmyCollector:
     ) -> list[RawItem]:
         out: list[RawItem] = []
         for page in range(1, opts.max_pages + 1):
-            params = {"q": q, "type_": "All", "sort": "New", "limit": str(opts.limit), "page": str(page)}
+            params = {
+                "q": q,
+                "type_": "All",
+                "sort": "New",
+                "limit": str(opts.limit),
+                "page": str(page),
+            }
             got = polite_get(client, f"{base}/api/v3/search?{urlencode(params)}")
             if isinstance(got, NotModified):
                 break
             views = _views(got.content)
             found = [i for k, v in views if (i := _item(k, v, source_key)) is not None]
-            fresh = [i for i in found if since is None or (i.published_at and i.published_at > since)]
+            fresh = [
+                i for i in found if since is None or (i.published_at and i.published_at > since)
+            ]
             out.extend(fresh)
             posts = sum(1 for k, _ in views if k == "post")
             full = posts >= opts.limit or len(views) - posts >= opts.limit

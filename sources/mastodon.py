@@ -24,6 +24,7 @@ from sources.base import Collected, RawItem, SourceSpec, SourceState, SourceUnav
 from sources.feeds import FeedParseError, html_to_text
 from sources.http import GuardedClient, HTTPStatusError, NotModified
 from sources.searching import (
+    as_dict,
     as_str,
     base_url,
     decode_json,
@@ -76,7 +77,7 @@ def _item(status: dict[str, Any], source_key: str) -> RawItem | None:
     spoiler = " ".join(as_str(st.get("spoiler_text")).split())
     body = html_to_text(as_str(st.get("content")))
     text = f"{spoiler}\n{body}" if spoiler else body
-    account = st.get("account") if isinstance(st.get("account"), dict) else {}
+    account = as_dict(st.get("account"))
     acct = as_str(account.get("acct"))
     if acct and "@" not in acct:  # a local account: say which server it is on
         host = urlsplit(as_str(account.get("url"))).hostname
@@ -86,7 +87,9 @@ def _item(status: dict[str, Any], source_key: str) -> RawItem | None:
         source_key=source_key,
         external_id=f"mastodon:{uri}"[:500],
         url=as_str(st.get("url")) or uri,
-        title=headline(f"{spoiler}: {body}" if spoiler else body),  # a content warning, then the post
+        title=headline(
+            f"{spoiler}: {body}" if spoiler else body
+        ),  # a content warning, then the post
         text=text,
         author=f"@{acct}" if acct else None,
         published_at=parse_time(st.get("created_at")),
@@ -105,7 +108,9 @@ class MastodonCollector:
     kind: ClassVar[str] = "mastodon"
     options_model: ClassVar[type[BaseModel]] = MastodonOptions
     default_interval_minutes: ClassVar[int] = 15
-    description: ClassVar[str] = "Mastodon hashtag timelines on chosen instances (posts, media flag)."
+    description: ClassVar[str] = (
+        "Mastodon hashtag timelines on chosen instances (posts, media flag)."
+    )
 
     def tags(self, spec: SourceSpec) -> tuple[str, ...]:
         opts = spec.options

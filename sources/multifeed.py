@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 
 from sources.base import Collected, RawItem, SourceState
 from sources.http import GuardedClient, NotModified
-from sources.searching import dump_cursor, load_cursor, polite_get, remember
+from sources.searching import as_dict, dump_cursor, load_cursor, polite_get, remember
 
-Parser = Callable[[bytes, str, str], list[RawItem]]  # (body, source key, final URL) -> items
+# (body, source key) -> items. These services give absolute links, so no base URL is needed.
+Parser = Callable[[bytes, str], list[RawItem]]
 
 
 def collect_urls(
@@ -29,8 +30,7 @@ def collect_urls(
 ) -> Collected:
     """Fetch every URL (conditionally), parse, merge, drop ids returned before, de-duplicate."""
     doc = load_cursor(state.cursor)
-    old_validators = doc.get("validators") if isinstance(doc.get("validators"), dict) else {}
-    assert isinstance(old_validators, dict)
+    old_validators = as_dict(doc.get("validators"))
     seen_list = [s for s in doc.get("seen") or [] if isinstance(s, str)]
     seen = set(seen_list)
     validators: dict[str, list[str | None]] = {}
@@ -39,19 +39,24 @@ def collect_urls(
     unchanged = 0
     for url in urls:
         etag, modified = _validators(old_validators.get(url))
-        got = polite_get(client, url, etag=etag, last_modified=modified, respect_robots=respect_robots)
+        got = polite_get(
+            client, url, etag=etag, last_modified=modified, respect_robots=respect_robots
+        )
         if isinstance(got, NotModified):
             unchanged += 1
             validators[url] = [got.etag, got.last_modified]
             continue
         validators[url] = [got.etag, got.last_modified]
-        for item in parse(got.content, source_key, got.url):
+        for item in parse(got.content, source_key):
             if item.external_id in seen or item.external_id in returned:
                 continue
             returned.add(item.external_id)
             items.append(item)
     # Validators of URLs no longer configured are dropped with the old dict.
-    new_doc = {"validators": validators, "seen": remember(seen_list, (i.external_id for i in items))}
+    new_doc = {
+        "validators": validators,
+        "seen": remember(seen_list, (i.external_id for i in items)),
+    }
     return Collected(
         items=tuple(items),
         state=SourceState(cursor=dump_cursor(new_doc)),

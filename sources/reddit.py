@@ -41,11 +41,11 @@ class RedditOptions(BaseModel):
         return out
 
 
-def parse_reddit(data: bytes, source_key: str, base_url: str = "") -> list[RawItem]:
+def parse_reddit(data: bytes, source_key: str) -> list[RawItem]:
     """Items of a Reddit search.rss answer (Atom), ids prefixed 'reddit:'."""
     return [
         replace(i, external_id=f"reddit:{i.external_id}"[:500])
-        for i in parse_feed(data, source_key, base_url)
+        for i in parse_feed(data, source_key)
     ]
 
 
@@ -55,7 +55,9 @@ class RedditCollector:
     kind: ClassVar[str] = "reddit"
     options_model: ClassVar[type[BaseModel]] = RedditOptions
     default_interval_minutes: ClassVar[int] = 60
-    description: ClassVar[str] = "Reddit search RSS, site-wide or in chosen subreddits (polled slowly)."
+    description: ClassVar[str] = (
+        "Reddit search RSS, site-wide or in chosen subreddits (polled slowly)."
+    )
 
     def urls(self, spec: SourceSpec) -> list[str]:
         opts = spec.options
@@ -73,7 +75,9 @@ class RedditCollector:
 
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
         try:
-            return collect_urls(client, self.urls(spec), state, spec.key, parse_reddit, respect_robots=True)
+            return collect_urls(
+                client, self.urls(spec), state, spec.key, parse_reddit, respect_robots=True
+            )
         except HTTPStatusError as exc:
             if exc.status != 403:
                 raise

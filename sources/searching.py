@@ -46,7 +46,9 @@ def plain_names(names: Sequence[str]) -> tuple[str, ...]:
     return _dedupe(n for n in names if not n.strip().startswith("#"))
 
 
-def search_queries(names: Sequence[str], explicit: Sequence[str], *, quote: bool = True) -> tuple[str, ...]:
+def search_queries(
+    names: Sequence[str], explicit: Sequence[str], *, quote: bool = True
+) -> tuple[str, ...]:
     """One query per name variant (as an exact phrase), unless the source lists its own queries.
 
     Explicit queries are used exactly as written: the user may know the engine's syntax.
@@ -93,10 +95,14 @@ def polite_get(
     headers: Mapping[str, str] | None = None,
     respect_robots: bool = True,
 ) -> Response | NotModified:
-    """GET a search/API URL, honouring robots.txt; a robots refusal means "blocked", not "failed"."""
+    """GET a search/API URL, honouring robots.txt; a robots refusal is "blocked", not "failed"."""
     try:
         return client.get(
-            url, etag=etag, last_modified=last_modified, headers=headers, respect_robots=respect_robots
+            url,
+            etag=etag,
+            last_modified=last_modified,
+            headers=headers,
+            respect_robots=respect_robots,
         )
     except FetchRefused as exc:
         if getattr(exc, "rule", "") != "robots":
@@ -121,7 +127,8 @@ def decode_json(data: bytes, what: str) -> Any:
     head = stripped[:1]
     if head == b"<":
         raise FeedParseError(
-            f"{what} answered with an HTML page instead of JSON (an error, login or rate-limit page)"
+            f"{what} answered with an HTML page instead of JSON "
+            "(an error, login or rate-limit page)"
         )
     if head not in (b"{", b"["):
         line = stripped.decode("utf-8", "replace").splitlines()[0][:200]
@@ -154,6 +161,10 @@ def parse_time(value: object) -> datetime | None:
 
 def as_str(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def headline(text: str, limit: int = 120) -> str:

@@ -53,7 +53,12 @@ class WebpageOptions(BaseModel):
     max_posts: int = Field(200, ge=1, le=2000)
 
     @field_validator(
-        "post_selector", "text_selector", "title_selector", "author_selector", "date_selector", "link_selector"
+        "post_selector",
+        "text_selector",
+        "title_selector",
+        "author_selector",
+        "date_selector",
+        "link_selector",
     )
     @classmethod
     def _css(cls, v: str | None) -> str | None:
@@ -61,7 +66,9 @@ class WebpageOptions(BaseModel):
             try:
                 soupsieve.compile(v)
             except (soupsieve.SelectorSyntaxError, ValueError) as exc:
-                raise ValueError(f"not a CSS selector: {v!r} ({str(exc).splitlines()[0]})") from None
+                raise ValueError(
+                    f"not a CSS selector: {v!r} ({str(exc).splitlines()[0]})"
+                ) from None
         return v
 
 
@@ -101,7 +108,9 @@ def _posts(soup: BeautifulSoup, opts: WebpageOptions) -> list[Tag]:
     return [body] if isinstance(body, Tag) else []
 
 
-def parse_webpage(data: bytes, source_key: str, page_url: str, opts: WebpageOptions) -> list[RawItem]:
+def parse_webpage(
+    data: bytes, source_key: str, page_url: str, opts: WebpageOptions
+) -> list[RawItem]:
     """One item per post on the page (pure: no fetching; links are resolved against page_url)."""
     if not data.strip():
         raise FeedParseError("the page was empty")
@@ -160,7 +169,9 @@ class WebpageCollector:
     kind: ClassVar[str] = "webpage"
     options_model: ClassVar[type[BaseModel]] = WebpageOptions
     default_interval_minutes: ClassVar[int] = 60
-    description: ClassVar[str] = "Any web page (forum thread, reviews); each post found by CSS selector."
+    description: ClassVar[str] = (
+        "Any web page (forum thread, reviews); each post found by CSS selector."
+    )
 
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
         opts = spec.options

@@ -45,9 +45,9 @@ class YouTubeOptions(BaseModel):
         return self
 
 
-def parse_youtube(data: bytes, source_key: str, base_url: str = "") -> list[RawItem]:
+def parse_youtube(data: bytes, source_key: str) -> list[RawItem]:
     """Items of a YouTube videos.xml feed: every one is a video."""
-    return [replace(i, has_media=True) for i in parse_feed(data, source_key, base_url)]
+    return [replace(i, has_media=True) for i in parse_feed(data, source_key)]
 
 
 class YouTubeCollector:
@@ -56,7 +56,9 @@ class YouTubeCollector:
     kind: ClassVar[str] = "youtube"
     options_model: ClassVar[type[BaseModel]] = YouTubeOptions
     default_interval_minutes: ClassVar[int] = 60
-    description: ClassVar[str] = "YouTube channel/playlist feeds (latest 15 videos each; all media)."
+    description: ClassVar[str] = (
+        "YouTube channel/playlist feeds (latest 15 videos each; all media)."
+    )
 
     def urls(self, spec: SourceSpec) -> list[str]:
         opts = spec.options
@@ -67,4 +69,6 @@ class YouTubeCollector:
         ]
 
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
-        return collect_urls(client, self.urls(spec), state, spec.key, parse_youtube, respect_robots=False)
+        return collect_urls(
+            client, self.urls(spec), state, spec.key, parse_youtube, respect_robots=False
+        )

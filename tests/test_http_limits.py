@@ -14,6 +14,9 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 
@@ -57,10 +60,11 @@ def local(resolver_names: Sequence[str] = ()) -> Callable[[str, int], Sequence[s
     return resolve
 
 
-def client(**overrides: object) -> GuardedClient:
-    base: dict[str, object] = {"allow_private": ("127.0.0.1",), "per_host_interval_seconds": 0}
-    base.update(overrides)
-    return GuardedClient(ClientConfig(**base), resolver=local(["slow.test", "a.test", "b.test", "c.test"]))  # type: ignore[arg-type]
+def client(**overrides: Any) -> GuardedClient:
+    config = ClientConfig(allow_private=("127.0.0.1",), per_host_interval_seconds=0)
+    return GuardedClient(
+        replace(config, **overrides), resolver=local(["slow.test", "a.test", "b.test", "c.test"])
+    )
 
 
 def peak_growth(fn: Callable[[], object]) -> tuple[int, object]:
@@ -194,7 +198,7 @@ def test_the_deadline_covers_the_whole_redirect_chain(server: RouteServer) -> No
     """Each hop is quick to start but the chain as a whole shares one deadline."""
 
     def slow_redirect(n: int) -> Callable[..., None]:
-        def route(h: object) -> None:
+        def route(h: BaseHTTPRequestHandler) -> None:
             time.sleep(0.9)
             reply(302, b"", {"Location": f"/chain/{n + 1}"})(h)
 

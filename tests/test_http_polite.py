@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -36,14 +38,13 @@ def server() -> Iterator[RouteServer]:
         yield srv
 
 
-def client(**overrides: object) -> GuardedClient:
-    base: dict[str, object] = {
-        "allow_private": ("127.0.0.1",),
-        "per_host_interval_seconds": 0,
-        "contact_url": "https://trust.example/it-contact",
-    }
-    base.update(overrides)
-    return GuardedClient(ClientConfig(**base))  # type: ignore[arg-type]
+def client(**overrides: Any) -> GuardedClient:
+    config = ClientConfig(
+        allow_private=("127.0.0.1",),
+        per_host_interval_seconds=0,
+        contact_url="https://trust.example/it-contact",
+    )
+    return GuardedClient(replace(config, **overrides))
 
 
 def test_user_agent_names_the_product_and_contact(server: RouteServer) -> None:
@@ -57,9 +58,14 @@ def test_user_agent_names_the_product_and_contact(server: RouteServer) -> None:
     assert sent["accept-encoding"] == "gzip, deflate"
 
 
-def conditional(body: bytes, etag: str, last_modified: str) -> Callable[[BaseHTTPRequestHandler], None]:
+def conditional(
+    body: bytes, etag: str, last_modified: str
+) -> Callable[[BaseHTTPRequestHandler], None]:
     def route(h: BaseHTTPRequestHandler) -> None:
-        if h.headers.get("If-None-Match") == etag or h.headers.get("If-Modified-Since") == last_modified:
+        if (
+            h.headers.get("If-None-Match") == etag
+            or h.headers.get("If-Modified-Since") == last_modified
+        ):
             send(h, 304, b"", {"ETag": etag})
         else:
             send(h, 200, body, {"ETag": etag, "Last-Modified": last_modified})

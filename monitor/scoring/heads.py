@@ -54,18 +54,26 @@ def normalise_for_ngrams(text: str) -> str:
 
 
 class TextHasher:
-    """Stateless hashed word (1-2) + char_wb (2-5) n-grams, idf-weighted, each block l2-normalised."""
+    """Stateless hashed word (1-2) + char_wb (2-5) n-grams, idf-weighted, each block l2-normed."""
 
     def __init__(self, idf_word: np.ndarray, idf_char: np.ndarray) -> None:
         self.idf_word = idf_word.astype(np.float32)
         self.idf_char = idf_char.astype(np.float32)
         self.word = HashingVectorizer(
-            n_features=2**WORD_BITS, ngram_range=(1, 2), alternate_sign=False, norm=None,
-            preprocessor=normalise_for_ngrams, token_pattern=r"(?u)\b\w+\b|[!?]+|[^\w\s]",
+            n_features=2**WORD_BITS,
+            ngram_range=(1, 2),
+            alternate_sign=False,
+            norm=None,
+            preprocessor=normalise_for_ngrams,
+            token_pattern=r"(?u)\b\w+\b|[!?]+|[^\w\s]",  # noqa: S106
         )
         self.char = HashingVectorizer(
-            n_features=2**CHAR_BITS, analyzer="char_wb", ngram_range=(2, 5),
-            alternate_sign=False, norm=None, preprocessor=normalise_for_ngrams,
+            n_features=2**CHAR_BITS,
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            alternate_sign=False,
+            norm=None,
+            preprocessor=normalise_for_ngrams,
         )
 
     @property
@@ -157,8 +165,13 @@ def policy_features(
         cues = cue_counts(text)
         media = 1.0 if has_media[i] else 0.0
         rows.append(
-            [*hostility[i], media, media * cues[CATEGORIES.index("pupil_image")],
-             *signals[i].as_vector(), *cues]
+            [
+                *hostility[i],
+                media,
+                media * cues[CATEGORIES.index("pupil_image")],
+                *signals[i].as_vector(),
+                *cues,
+            ]
         )
     extra = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
     return np.hstack([emb, proto * 2.0, extra]).astype(np.float32)
@@ -210,8 +223,11 @@ class Heads:
             arrays[f"hostility.{k}.idf_word"] = hh.hasher.idf_word.astype(np.float16)
             arrays[f"hostility.{k}.idf_char"] = hh.hasher.idf_char.astype(np.float16)
         body = {
-            "format": ARTEFACT_FORMAT, "model_name": self.model_name, "dim": self.dim,
-            "heads": heads_meta, "meta": self.meta,
+            "format": ARTEFACT_FORMAT,
+            "model_name": self.model_name,
+            "dim": self.dim,
+            "heads": heads_meta,
+            "meta": self.meta,
         }
         digest = hashlib.sha256()
         for k in sorted(arrays):
@@ -250,7 +266,10 @@ def load_heads(path: Path | None = None) -> Heads:
     def get(name: str) -> LinearHead:
         m = hm[name]
         return LinearHead(
-            arrays[f"{name}.w"].astype(np.float32), float(m["b"]), float(m["a"]), float(m["c"]),
+            arrays[f"{name}.w"].astype(np.float32),
+            float(m["b"]),
+            float(m["a"]),
+            float(m["c"]),
             float(m["threshold"]),
         )
 

@@ -33,6 +33,7 @@ _SHOUT = re.compile(r"\b[A-Z]{4,}\b")
 
 def lexicon_features(text: str) -> list[float]:
     """Saturated counts of profanity, insults, threat phrasing, shouting and '!' runs."""
+
     def sat(n: int, top: float = 3.0) -> float:
         return min(float(n), top) / top
 

@@ -36,10 +36,40 @@ wiktoria xavier yasmin yousef yusuf zac zach zachary zain zainab zak zara zayn z
 
 # Names that are also common English words: only counted with a year group, class or score.
 AMBIGUOUS: frozenset[str] = frozenset(
-    """
-    grace hope rose faith summer autumn ivy daisy poppy ruby holly violet lily will bill art
-    max jack amber heath rowan reggie frank mark pat sonny teddy willow skye honey river storm
-    """.split()
+    [
+        "grace",
+        "hope",
+        "rose",
+        "faith",
+        "summer",
+        "autumn",
+        "ivy",
+        "daisy",
+        "poppy",
+        "ruby",
+        "holly",
+        "violet",
+        "lily",
+        "will",
+        "bill",
+        "art",
+        "max",
+        "jack",
+        "amber",
+        "heath",
+        "rowan",
+        "reggie",
+        "frank",
+        "mark",
+        "pat",
+        "sonny",
+        "teddy",
+        "willow",
+        "skye",
+        "honey",
+        "river",
+        "storm",
+    ]
 )
 
 FIRST_NAMES: frozenset[str] = frozenset(_NAMES.split()) | AMBIGUOUS

@@ -41,11 +41,22 @@ REPLACEMENTS: dict[str, str] = {
 
 # Kinds that are personal data in themselves (a role mailbox or a lone name is not).
 STRONG_KINDS = frozenset(
-    {"postcode", "address", "dob", "ni_number", "upn", "nhs_number", "credential",
-     "child_health", "class_list"}
+    {
+        "postcode",
+        "address",
+        "dob",
+        "ni_number",
+        "upn",
+        "nhs_number",
+        "credential",
+        "child_health",
+        "class_list",
+    }
 )
 
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 _ROLE_LOCAL = re.compile(
     r"^(?:info|office|admin|enquiries|enquiry|admissions|recruitment|jobs|hr|head|headteacher|"
     r"reception|contact|hello|sendco|senco|finance|governors|clerk|pta|press|media|news|"
@@ -69,8 +80,11 @@ _ADDRESS = re.compile(
 )
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _DATE = (
-    r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH
-    + r"(?:,?\s+(?:19|20)\d{2})?|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}|"
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\s+"
+    + _MONTH
+    + r"(?:,?\s+(?:19|20)\d{2})?|"
+    + _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}|"
     r"(?:19|20)\d{2}-\d{2}-\d{2})"
 )
 _DOB = re.compile(
@@ -94,7 +108,9 @@ _CRED_PAIR = re.compile(
     r"\s*[:|/]\s*([^\s,;|]*[\d#!$%&*?@][^\s,;|]*)",
     re.I,
 )
-_NOT_A_SECRET = re.compile(r"^(?:is|the|for|and|reset|page|link|here|details?|required|please)$", re.I)
+_NOT_A_SECRET = re.compile(
+    r"^(?:is|the|for|and|reset|page|link|here|details?|required|please)$", re.I
+)
 
 # A child is in view: year group, class code, age, or school-role words.
 _CHILD_CONTEXT = re.compile(
@@ -254,9 +270,61 @@ def _child_names(text: str) -> list[Evidence]:
 _LISTED = re.compile(r"(?:\s+[A-Z][a-z'’]+)?\s*[,;/]\s*[A-Z][a-z]+")
 
 _STOP_AFTER_NAME = frozenset(
-    """and or but the a in at on is was has had got from with for to of my our your his her their
-    i it we they he she you who that this then so if when go went says said did does only just
-    primary academy school ankermoor year reception class""".split()
+    [
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "in",
+        "at",
+        "on",
+        "is",
+        "was",
+        "has",
+        "had",
+        "got",
+        "from",
+        "with",
+        "for",
+        "to",
+        "of",
+        "my",
+        "our",
+        "your",
+        "his",
+        "her",
+        "their",
+        "i",
+        "it",
+        "we",
+        "they",
+        "he",
+        "she",
+        "you",
+        "who",
+        "that",
+        "this",
+        "then",
+        "so",
+        "if",
+        "when",
+        "go",
+        "went",
+        "says",
+        "said",
+        "did",
+        "does",
+        "only",
+        "just",
+        "primary",
+        "academy",
+        "school",
+        "ankermoor",
+        "year",
+        "reception",
+        "class",
+    ]
 )
 
 
@@ -292,7 +360,10 @@ def _child_health(text: str, names: list[Evidence]) -> list[Evidence]:
         return []
     out = []
     for m in _HEALTH.finditer(text):
-        if any(abs(m.start() - a_end) <= 120 or abs(a_start - m.end()) <= 60 for a_start, a_end in anchors):
+        if any(
+            abs(m.start() - a_end) <= 120 or abs(a_start - m.end()) <= 60
+            for a_start, a_end in anchors
+        ):
             out.append(Evidence(m.start(), m.end(), "child_health", "data_leak", m.group(0)))
     return out
 

@@ -17,7 +17,12 @@ import numpy as np
 from monitor.config import ScoringSettings
 from monitor.models import CATEGORIES, Assessment, Evidence, ScoringInput, Severity, scoring_text
 from monitor.scoring import severity
-from monitor.scoring.embeddings import Embedder, EmbeddingCache, MemoryEmbeddingCache, text_fingerprint
+from monitor.scoring.embeddings import (
+    Embedder,
+    EmbeddingCache,
+    MemoryEmbeddingCache,
+    text_fingerprint,
+)
 from monitor.scoring.heads import Heads, HeadsError, policy_features
 from monitor.scoring.pii import find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
@@ -25,6 +30,8 @@ from monitor.scoring.taxonomy import cue_evidence
 # Personal data that is a leak by itself in a mention about a school.
 _FLOOR_KINDS = frozenset({"address", "dob", "ni_number", "upn", "nhs_number", "credential"})
 _FLOOR = 0.9
+# ScoringSettings' default for threshold and urgent_threshold: "use what training chose".
+DEFAULT_THRESHOLD = 0.5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
@@ -64,12 +71,19 @@ class Scorer:
         self.cache: EmbeddingCache = cache if cache is not None else MemoryEmbeddingCache()
         self.model_version = f"{embedder.name}+heads-{heads.version}"
 
+    def threshold(self, category: str) -> float:
+        """scoring.threshold if changed from its default 0.5, else the cut chosen in training."""
+        t = self.settings.threshold
+        return t if t != DEFAULT_THRESHOLD else self.heads.policy[category].threshold
+
+    def urgent_threshold(self) -> float:
+        t = self.settings.urgent_threshold
+        return t if t != DEFAULT_THRESHOLD else self.heads.urgent.threshold
+
     def embed(self, inputs: Sequence[ScoringInput]) -> tuple[list[str], list[bool], np.ndarray]:
         prepared = [prepare_text(i, self.settings.max_chars) for i in inputs]
         texts = [t for t, _ in prepared]
-        fps = [
-            i.fingerprint or text_fingerprint(t) for i, t in zip(inputs, texts, strict=True)
-        ]
+        fps = [i.fingerprint or text_fingerprint(t) for i, t in zip(inputs, texts, strict=True)]
         vecs = self.embedder.embed(fps, [model_text(t) for t in texts], self.cache)
         return texts, [tr for _, tr in prepared], vecs
 
@@ -117,23 +131,29 @@ class Scorer:
     ) -> Assessment:
         if not text.strip():
             return Assessment(
-                probabilities=dict.fromkeys(CATEGORIES, 0.0), categories=(),
-                severity=Severity.DIGEST, reason="empty text: nothing to score",
-                model_version=self.model_version, truncated=truncated,
+                probabilities=dict.fromkeys(CATEGORIES, 0.0),
+                categories=(),
+                severity=Severity.DIGEST,
+                reason="empty text: nothing to score",
+                model_version=self.model_version,
+                truncated=truncated,
             )
         p = {c: round(float(probs[i]), 4) for i, c in enumerate(CATEGORIES)}
-        cats = tuple(c for c in CATEGORIES if p[c] >= self.settings.threshold)
-        sev, reason = severity.decide(
-            p, cats, text, found, urgent_p, self.settings.urgent_threshold
-        )
+        cats = tuple(c for c in CATEGORIES if p[c] >= self.threshold(c))
+        sev, reason = severity.decide(p, cats, text, found, urgent_p, self.urgent_threshold())
         evidence: list[Evidence] = list(found)
         for c in cats:
             if c != "data_leak":
                 evidence += cue_evidence(text, c)
         evidence.sort(key=lambda e: (e.start, e.end))
         return Assessment(
-            probabilities=p, categories=cats, severity=sev, reason=reason,
-            evidence=tuple(evidence), model_version=self.model_version, truncated=truncated,
+            probabilities=p,
+            categories=cats,
+            severity=sev,
+            reason=reason,
+            evidence=tuple(evidence),
+            model_version=self.model_version,
+            truncated=truncated,
         )
 
 

@@ -45,7 +45,8 @@ _CONTACT = re.compile(
     re.I,
 )
 _PUPIL = re.compile(
-    r"\b(?:my|her|his|our) (?:\d{1,2}[- ]?(?:yo|year[- ]old) )?(?:son|daughter|child|kid|boy|girl)\b|"
+    r"\b(?:my|her|his|our) (?:\d{1,2}[- ]?(?:yo|year[- ]old) )?"
+    r"(?:son|daughter|child|kid|boy|girl)\b|"
     r"\bpupils?\b|\b\d{1,2}[- ]?(?:yo|year[- ]old)\b|\bthe (?:kids|girls|boys|children)\b|"
     r"\b(?:year|yr|y) ?[1-6]s?\b|\bin (?:his|her) class\b",
     re.I,

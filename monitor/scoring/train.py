@@ -102,7 +102,9 @@ def load_tweeteval(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
     return texts, np.asarray([int(x) for x in labels])
 
 
-def embed_texts(embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str]) -> np.ndarray:
+def embed_texts(
+    embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str]
+) -> np.ndarray:
     clean = [model_text(t) for t in texts]
     return embedder.embed([text_fingerprint(t) for t in clean], clean, cache)
 
@@ -123,6 +125,7 @@ def fit_linear(
     x: np.ndarray | sparse.spmatrix, y: np.ndarray, c: float, folds: int = 5
 ) -> tuple[LinearHead, np.ndarray]:
     """Class-weighted LR; Platt calibration on out-of-fold decisions. Returns head, OOF probs."""
+
     def lr() -> LogisticRegression:
         return LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
 
@@ -150,7 +153,10 @@ def train_hostility(
     head, oof = fit_linear(x, y, HOSTILITY_C, folds=3)
     thr, cv_f1 = _best_threshold(oof, y)
     head = LinearHead(head.w, head.b, head.a, head.c, thr)
-    return HostilityHead(hasher, head, HOSTILITY_EMB_WEIGHT), {"cv_macro_f1": cv_f1, "threshold": thr}
+    return HostilityHead(hasher, head, HOSTILITY_EMB_WEIGHT), {
+        "cv_macro_f1": cv_f1,
+        "threshold": thr,
+    }
 
 
 @dataclass
@@ -175,18 +181,40 @@ def policy_matrix(
     found = [find_personal_data(t) for t in texts]
     signals = [leak_signals(f, t) for f, t in zip(found, texts, strict=True)]
     host = np.stack([hostility[k].proba(clean, emb) for k in ("offensive", "hate")], axis=1)
-    x = policy_features(emb, clean, [e.has_media for e in examples], host, signals, prototypes, owner)
+    x = policy_features(
+        emb, clean, [e.has_media for e in examples], host, signals, prototypes, owner
+    )
     y = np.asarray([[c in e.categories for c in CATEGORIES] for e in examples], dtype=int)
     return PolicyData(x, y, np.asarray([e.urgent for e in examples], dtype=int))
 
 
+def _threshold_for(p: np.ndarray, y: np.ndarray, beta: float) -> float:
+    """The calibrated-probability cut that maximises F-beta on out-of-fold predictions."""
+    grid = np.round(np.linspace(0.1, 0.7, 25), 3)
+    best, best_t = -1.0, 0.5
+    for t in grid:
+        pred = p >= t
+        tp = float(np.sum(pred & (y == 1)))
+        prec = tp / max(1.0, float(pred.sum()))
+        rec = tp / max(1.0, float(y.sum()))
+        f = (1 + beta**2) * prec * rec / max(1e-9, beta**2 * prec + rec)
+        if f > best + 1e-9:
+            best, best_t = f, float(t)
+    return best_t
+
+
 def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dict[str, float]]:
+    """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: F2."""
     heads, report = {}, {}
     for i, c in enumerate(CATEGORIES):
-        heads[c], oof = fit_linear(data.x, data.y[:, i], POLICY_C)
-        report[c] = float(f1_score(data.y[:, i], oof >= 0.5))
-    urgent, oof = fit_linear(data.x, data.urgent, POLICY_C)
-    report["urgent"] = float(f1_score(data.urgent, oof >= 0.5))
+        h, oof = fit_linear(data.x, data.y[:, i], POLICY_C)
+        t = _threshold_for(oof, data.y[:, i], 2.0 if c == "data_leak" else 1.0)
+        heads[c] = LinearHead(h.w, h.b, h.a, h.c, t)
+        report[c] = float(f1_score(data.y[:, i], oof >= t))
+    h, oof = fit_linear(data.x, data.urgent, POLICY_C)
+    t = _threshold_for(oof, data.urgent, 2.0)
+    urgent = LinearHead(h.w, h.b, h.a, h.c, t)
+    report["urgent"] = float(f1_score(data.urgent, oof >= t))
     return heads, urgent, report
 
 
@@ -197,7 +225,8 @@ def train_all(
     tweeteval: Path,
     progress: Progress,
 ) -> tuple[Heads, dict[str, object]]:
-    hostility, report = {}, {}
+    hostility: dict[str, HostilityHead] = {}
+    report: dict[str, object] = {}
     for task in ("offensive", "hate"):
         hostility[task], report[f"hostility.{task}"] = train_hostility(
             embedder, cache, tweeteval / task, progress
@@ -226,19 +255,23 @@ def cross_validate(
     train_files: Sequence[Path],
     eval_examples: Sequence[Example],
     k: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold category and urgent probabilities for eval_examples: each fold is scored by
     heads trained on the training files plus the OTHER folds. Hostility heads come from `base`
     (trained on TweetEval only, so no fold leaks into them)."""
     train = [e for f in train_files for e in load_examples(f) if e.relevant]
     eval_ids = {(e.title, e.text) for e in eval_examples}
     train = [e for e in train if (e.title, e.text) not in eval_ids]  # never score what we fit on
-    d_train = policy_matrix(embedder, cache, train, base.hostility, base.prototypes, base.proto_owner)
+    d_train = policy_matrix(
+        embedder, cache, train, base.hostility, base.prototypes, base.proto_owner
+    )
     d_eval = policy_matrix(
         embedder, cache, eval_examples, base.hostility, base.prototypes, base.proto_owner
     )
     probs = np.zeros((len(eval_examples), len(CATEGORIES)))
     urgent = np.zeros(len(eval_examples))
+    thresholds = np.zeros_like(probs)
+    uthr = np.zeros(len(eval_examples))
     rng = np.random.default_rng(SEED)
     fold_of = rng.permutation(len(eval_examples)) % k
     for f in range(k):
@@ -249,5 +282,7 @@ def cross_validate(
         heads, uh, _ = fit_policy(PolicyData(x, y, u))
         for i, c in enumerate(CATEGORIES):
             probs[te, i] = heads[c].proba(d_eval.x[te])
+            thresholds[te, i] = heads[c].threshold
         urgent[te] = uh.proba(d_eval.x[te])
-    return probs, urgent
+        uthr[te] = uh.threshold
+    return probs, urgent, thresholds, uthr

