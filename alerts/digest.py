@@ -108,7 +108,9 @@ def digest_window(
 
 
 def _primary(a: Assessment) -> str:
-    return min(a.categories, key=lambda k: rules.SERIOUSNESS.index(k) if k in rules.SERIOUSNESS else 99)
+    return min(
+        a.categories, key=lambda k: rules.SERIOUSNESS.index(k) if k in rules.SERIOUSNESS else 99
+    )
 
 
 def build_digest(
@@ -144,7 +146,13 @@ def build_digest(
         stories = []
         for members in groups[key].values():
             # The story's representative: urgent first, then the likeliest, then the earliest.
-            members.sort(key=lambda ma: (not ma[1].urgent, -ma[1].probabilities.get(key, 0.0), ma[0].first_seen_at))
+            members.sort(
+                key=lambda ma: (
+                    not ma[1].urgent,
+                    -ma[1].probabilities.get(key, 0.0),
+                    ma[0].first_seen_at,
+                )
+            )
             m, a = members[0]
             facts = rules.mention_facts(m, a, base_url)
             stories.append(dataclasses.replace(facts, copies=len(members) - 1))
@@ -176,9 +184,13 @@ def build_digest(
         window_end=window[1],
         groups=tuple(out_groups),
         benign_count=len(benign),
-        benign_titles=tuple(rules.clean_text(m.title, rules.TITLE_CHARS) for m in benign[:BENIGN_EXAMPLES]),
+        benign_titles=tuple(
+            rules.clean_text(m.title, rules.TITLE_CHARS) for m in benign[:BENIGN_EXAMPLES]
+        ),
         unscored_count=unscored,
-        per_source=tuple(SourceCount(k, v) for k, v in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0]))),
+        per_source=tuple(
+            SourceCount(k, v) for k, v in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
         sources_checked=checked,
         sources_total=len(health),
         problems=problems,
@@ -216,10 +228,14 @@ def content_for(
     rows = store.mentions(since=window[0], until=window[1], organisation=academy.id)
     with store.session() as s:
         dead = outbox.dead_letters(s, academy.id, settings.schedule.timezone)
-    return build_digest(academy, rows, health_provider(academy.id), dead, d, window, settings.web.public_base_url)
+    return build_digest(
+        academy, rows, health_provider(academy.id), dead, d, window, settings.web.public_base_url
+    )
 
 
-def enqueue_due_digests(store: Store, settings: Settings, now: datetime, health_provider: HealthProvider) -> int:
+def enqueue_due_digests(
+    store: Store, settings: Settings, now: datetime, health_provider: HealthProvider
+) -> int:
     """Queue the latest due digest of every academy for every recipient who has not got it.
 
     Safe to call every minute and from several processes: the outbox refuses a second digest
@@ -237,10 +253,14 @@ def enqueue_due_digests(store: Store, settings: Settings, now: datetime, health_
         if not missing:
             continue
         earlier = [date.fromisoformat(k) for k in sent if k < d.isoformat()]
-        content = content_for(store, settings, academy, d, health_provider, max(earlier, default=None))
+        content = content_for(
+            store, settings, academy, d, health_provider, max(earlier, default=None)
+        )
         with store.session() as s:
             for rcpt in missing:
-                notice = Notice("digest", academy.id, academy.display_name, rcpt, d.isoformat(), None, content)
+                notice = Notice(
+                    "digest", academy.id, academy.display_name, rcpt, d.isoformat(), None, content
+                )
                 queued += outbox.add_notice(s, notice, settings, now)
     return queued
 
@@ -260,13 +280,18 @@ def preview_digest(
     with store.session() as s:
         last = s.scalar(
             select(func.max(NoticeRecord.scope)).where(
-                NoticeRecord.kind == "digest", NoticeRecord.academy_id == academy.id,
+                NoticeRecord.kind == "digest",
+                NoticeRecord.academy_id == academy.id,
                 NoticeRecord.scope < d.isoformat(),
             )
         )
-    content = content_for(store, settings, academy, d, health_provider, date.fromisoformat(last) if last else None)
+    content = content_for(
+        store, settings, academy, d, health_provider, date.fromisoformat(last) if last else None
+    )
     recipient = academy.recipients[0] if academy.recipients else "preview@localhost"
-    notice = Notice("digest", academy.id, academy.display_name, recipient, d.isoformat(), None, content)
+    notice = Notice(
+        "digest", academy.id, academy.display_name, recipient, d.isoformat(), None, content
+    )
     env = Envelope(
         message_id=outbox.message_id(settings.mail.from_address),
         sender=settings.mail.from_address,

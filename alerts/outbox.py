@@ -69,7 +69,9 @@ def confirmed_providers(session: Session) -> list[Subscriber]:
 def recipient_row(session: Session, email: str, academy_id: str, now: datetime) -> SubscriberRecord:
     """The row that carries a configured recipient's consent state (created on first use)."""
     email = email.lower()
-    q = select(SubscriberRecord).where(SubscriberRecord.email == email, SubscriberRecord.role == "recipient")
+    q = select(SubscriberRecord).where(
+        SubscriberRecord.email == email, SubscriberRecord.role == "recipient"
+    )
     rec = session.scalars(q).first()
     if rec is None:
         try:
@@ -96,7 +98,8 @@ def recipient_row(session: Session, email: str, academy_id: str, now: datetime) 
 def incident_for(session: Session, mention: Mention, now: datetime) -> Incident:
     """The story's incident, opened now if it has none."""
     q = select(IncidentRecord).where(
-        IncidentRecord.academy_id == mention.organisation, IncidentRecord.cluster_id == mention.cluster_id
+        IncidentRecord.academy_id == mention.organisation,
+        IncidentRecord.cluster_id == mention.cluster_id,
     )
     rec = session.scalars(q).first()
     if rec is not None:
@@ -211,13 +214,17 @@ class OutboxSink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def enqueue(self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime) -> int:
+    def enqueue(
+        self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime
+    ) -> int:
         if assessment is None or not assessment.urgent:
             return 0  # it waits for the digest
         try:
             academy = self.settings.academy(mention.organisation)
         except KeyError:
-            log.warning("mention of an academy not in the settings", extra={"academy": mention.organisation})
+            log.warning(
+                "mention of an academy not in the settings", extra={"academy": mention.organisation}
+            )
             return 0
         session = tx.session
         incident = incident_for(session, mention, now) if rules.needs_incident(assessment) else None
@@ -257,7 +264,9 @@ class _Claim:
 
 def backoff(settings: Settings, attempts: int) -> timedelta:
     m = settings.mail
-    return timedelta(seconds=min(m.retry_max_seconds, m.retry_base_seconds * 2 ** max(0, attempts - 1)))
+    return timedelta(
+        seconds=min(m.retry_max_seconds, m.retry_base_seconds * 2 ** max(0, attempts - 1))
+    )
 
 
 def _claim(store: Store, now: datetime, lease: timedelta) -> _Claim | None:
@@ -278,8 +287,15 @@ def _claim(store: Store, now: datetime, lease: timedelta) -> _Claim | None:
         return _Claim(rec.id, rec.attempts, rec.recipient, rec.payload)
 
 
-def _finish(store: Store, claim: _Claim, status: str, now: datetime, *, error: str | None = None,
-            retry_at: datetime | None = None) -> None:
+def _finish(
+    store: Store,
+    claim: _Claim,
+    status: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
     with store.session() as s:
         rec = s.get(NoticeRecord, claim.id)
         if rec is None or rec.status == SENT:
@@ -294,7 +310,12 @@ def _finish(store: Store, claim: _Claim, status: str, now: datetime, *, error: s
 
 
 def dispatch_pending(
-    store: Store, settings: Settings, transport: Transport, now: datetime, *, limit: int | None = None
+    store: Store,
+    settings: Settings,
+    transport: Transport,
+    now: datetime,
+    *,
+    limit: int | None = None,
 ) -> DispatchResult:
     """Send every notice due at `now`, one at a time; stop early when the server is unreachable."""
     started = time.monotonic()
@@ -323,10 +344,21 @@ def dispatch_pending(
             except DeliveryError as exc:
                 t = now + timedelta(seconds=time.monotonic() - started)
                 if exc.temporary and claim.attempts < settings.mail.max_attempts:
-                    _finish(store, claim, PENDING, t, error=str(exc), retry_at=t + backoff(settings, claim.attempts))
+                    _finish(
+                        store,
+                        claim,
+                        PENDING,
+                        t,
+                        error=str(exc),
+                        retry_at=t + backoff(settings, claim.attempts),
+                    )
                     retrying += 1
                 else:
-                    why = str(exc) if not exc.temporary else f"gave up after {claim.attempts} attempts: {exc}"
+                    why = (
+                        str(exc)
+                        if not exc.temporary
+                        else f"gave up after {claim.attempts} attempts: {exc}"
+                    )
                     _finish(store, claim, DEAD, t, error=why)
                     dead += 1
                 log.warning("delivery failed", extra={"notice": claim.id, "reason": str(exc)})
@@ -368,8 +400,19 @@ def list_notices(store: Store, status: str | None = None, limit: int = 200) -> l
             q = q.where(NoticeRecord.status == status)
         return [
             OutboxRow(
-                r.id, r.kind, r.academy_id, r.scope, r.recipient, r.subject, r.message_id, r.status,
-                r.attempts, r.next_attempt_at, r.last_error, r.created_at, r.sent_at,
+                r.id,
+                r.kind,
+                r.academy_id,
+                r.scope,
+                r.recipient,
+                r.subject,
+                r.message_id,
+                r.status,
+                r.attempts,
+                r.next_attempt_at,
+                r.last_error,
+                r.created_at,
+                r.sent_at,
             )
             for r in s.scalars(q)
         ]
@@ -379,6 +422,12 @@ def counts(store: Store) -> dict[str, int]:
     with store.session() as s:
         q = select(NoticeRecord.status, func.count()).group_by(NoticeRecord.status)
         return {str(k): int(v) for k, v in s.execute(q)}
+
+
+def outbox_backlog(store: Store) -> dict[str, int]:
+    """For /healthz: notices waiting (pending) and given up (dead)."""
+    c = counts(store)
+    return {"pending": c.get(PENDING, 0), "dead": c.get(DEAD, 0)}
 
 
 def retry_dead(store: Store, now: datetime) -> int:

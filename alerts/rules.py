@@ -34,7 +34,13 @@ from monitor.scoring.pii import redact
 PERSONAL_DATA_CATEGORIES: tuple[str, ...] = ("data_leak", "pupil_image")
 DEFAULT_PROVIDER_CATEGORIES: tuple[str, ...] = PERSONAL_DATA_CATEGORIES
 # Display order, most serious first (the digest groups by this).
-SERIOUSNESS: tuple[str, ...] = ("data_leak", "harassment", "pupil_image", "staff_conduct", "reputation")
+SERIOUSNESS: tuple[str, ...] = (
+    "data_leak",
+    "harassment",
+    "pupil_image",
+    "staff_conduct",
+    "reputation",
+)
 assert sorted(SERIOUSNESS) == sorted(CATEGORIES)
 
 ICO_WINDOW = timedelta(hours=72)

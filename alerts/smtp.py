@@ -8,6 +8,7 @@ TLS fails closed: an unverifiable or wrong-host certificate is an error, never a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -70,7 +71,9 @@ class FileTransport:
             os.replace(tmp, target)
         except OSError as exc:
             raise DeliveryError(
-                f"cannot write to the outbox folder {self.dir}: {exc}", temporary=True, connection=True
+                f"cannot write to the outbox folder {self.dir}: {exc}",
+                temporary=True,
+                connection=True,
             ) from exc
 
     def close(self) -> None:
@@ -116,7 +119,9 @@ class SmtpTransport:
         conn: smtplib.SMTP | None = None
         try:
             if m.smtp_security == "tls":
-                conn = smtplib.SMTP_SSL(m.smtp_host, m.smtp_port, timeout=timeout, context=self.tls_context())
+                conn = smtplib.SMTP_SSL(
+                    m.smtp_host, m.smtp_port, timeout=timeout, context=self.tls_context()
+                )
             else:
                 conn = smtplib.SMTP(m.smtp_host, m.smtp_port, timeout=timeout)
             conn.ehlo()
@@ -124,7 +129,7 @@ class SmtpTransport:
                 if not conn.has_extn("starttls"):
                     raise DeliveryError(
                         f"the mail server {self._where()} does not offer STARTTLS; refusing to send "
-                        "in clear text (set mail.smtp_security = \"tls\" for implicit TLS)",
+                        'in clear text (set mail.smtp_security = "tls" for implicit TLS)',
                         temporary=True,
                         connection=True,
                     )
@@ -134,7 +139,7 @@ class SmtpTransport:
                 if m.smtp_security == "none" and not _is_loopback(m.smtp_host):
                     raise DeliveryError(
                         "refusing to send the SMTP password without TLS to a remote server; "
-                        "set mail.smtp_security to \"starttls\" or \"tls\"",
+                        'set mail.smtp_security to "starttls" or "tls"',
                         temporary=True,
                         connection=True,
                     )
@@ -172,7 +177,7 @@ class SmtpTransport:
         if isinstance(exc, ssl.SSLError):
             return DeliveryError(
                 f"TLS with the mail server {where} failed ({exc.reason or exc}); nothing was sent. "
-                "Check mail.smtp_security (\"tls\" for port 465, \"starttls\" for 587)",
+                'Check mail.smtp_security ("tls" for port 465, "starttls" for 587)',
                 temporary=True,
                 connection=True,
             )
@@ -211,7 +216,9 @@ class SmtpTransport:
                 connection=True,
             )
         if isinstance(exc, smtplib.SMTPServerDisconnected):
-            return DeliveryError(f"the mail server {where} closed the connection", temporary=True, connection=True)
+            return DeliveryError(
+                f"the mail server {where} closed the connection", temporary=True, connection=True
+            )
         if isinstance(exc, TimeoutError | socket.timeout):
             return DeliveryError(
                 f"the mail server {where} did not answer within {self.mail.smtp_timeout_seconds:g}s",
@@ -219,12 +226,18 @@ class SmtpTransport:
                 connection=True,
             )
         if isinstance(exc, ConnectionRefusedError):
-            return DeliveryError(f"connection to the mail server {where} refused", temporary=True, connection=True)
+            return DeliveryError(
+                f"connection to the mail server {where} refused", temporary=True, connection=True
+            )
         if isinstance(exc, OSError):
-            return DeliveryError(f"cannot reach the mail server {where}: {exc}", temporary=True, connection=True)
+            return DeliveryError(
+                f"cannot reach the mail server {where}: {exc}", temporary=True, connection=True
+            )
         if isinstance(exc, smtplib.SMTPException):
             return DeliveryError(f"the mail server {where}: {exc}", temporary=True, connection=True)
-        return DeliveryError(f"unexpected error sending mail: {exc!r}", temporary=True, connection=True)
+        return DeliveryError(
+            f"unexpected error sending mail: {exc!r}", temporary=True, connection=True
+        )
 
     def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
         if self._conn is None:
@@ -253,10 +266,8 @@ def _close_quietly(conn: smtplib.SMTP) -> None:
     try:
         conn.quit()
     except (smtplib.SMTPException, OSError):
-        try:
+        with contextlib.suppress(OSError):
             conn.close()
-        except OSError:
-            pass
 
 
 def _text(value: bytes | str) -> str:

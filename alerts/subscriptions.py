@@ -61,8 +61,16 @@ class AddResult:
 
 def _view(r: SubscriberRecord) -> SubscriberView:
     return SubscriberView(
-        r.id, r.email, r.role, r.name, tuple(r.academies), tuple(r.categories), r.status,
-        r.created_at, r.confirmed_at, r.unsubscribed_at,
+        r.id,
+        r.email,
+        r.role,
+        r.name,
+        tuple(r.academies),
+        tuple(r.categories),
+        r.status,
+        r.created_at,
+        r.confirmed_at,
+        r.unsubscribed_at,
     )
 
 
@@ -76,11 +84,15 @@ def validate(
     chosen = tuple(dict.fromkeys(academies)) or tuple(known)
     unknown = [a for a in chosen if a not in known]
     if unknown:
-        raise SubscriptionError(f"unknown academy id(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        raise SubscriptionError(
+            f"unknown academy id(s): {', '.join(unknown)}; known: {', '.join(known)}"
+        )
     cats = tuple(dict.fromkeys(categories)) or rules.DEFAULT_PROVIDER_CATEGORIES
     bad = [c for c in cats if c not in CATEGORIES]
     if bad:
-        raise SubscriptionError(f"unknown categories: {', '.join(bad)}; allowed: {', '.join(CATEGORIES)}")
+        raise SubscriptionError(
+            f"unknown categories: {', '.join(bad)}; allowed: {', '.join(CATEGORIES)}"
+        )
     return email, chosen, cats
 
 
@@ -99,12 +111,21 @@ def add(
     email, chosen, cats = validate(settings, email, academies, categories)
     with store.session() as s:
         rec = s.scalars(
-            select(SubscriberRecord).where(SubscriberRecord.email == email, SubscriberRecord.role == "provider")
+            select(SubscriberRecord).where(
+                SubscriberRecord.email == email, SubscriberRecord.role == "provider"
+            )
         ).first()
         if rec is None:
             rec = SubscriberRecord(
-                email=email, role="provider", name=name, academies=list(chosen), categories=list(cats),
-                status="pending", created_at=now, confirmed_at=None, unsubscribed_at=None,
+                email=email,
+                role="provider",
+                name=name,
+                academies=list(chosen),
+                categories=list(cats),
+                status="pending",
+                created_at=now,
+                confirmed_at=None,
+                unsubscribed_at=None,
             )
             s.add(rec)
             s.flush()
@@ -209,7 +230,9 @@ def remove(store: Store, email: str) -> bool:
     email = email.strip().lower()
     with store.session() as s:
         rec = s.scalars(
-            select(SubscriberRecord).where(SubscriberRecord.email == email, SubscriberRecord.role == "provider")
+            select(SubscriberRecord).where(
+                SubscriberRecord.email == email, SubscriberRecord.role == "provider"
+            )
         ).first()
         if rec is None:
             return False

@@ -43,7 +43,9 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
 
 
-def issue(session: Session, subscriber_id: int, purpose: Purpose, now: datetime, ttl: timedelta) -> str:
+def issue(
+    session: Session, subscriber_id: int, purpose: Purpose, now: datetime, ttl: timedelta
+) -> str:
     raw = secrets.token_urlsafe(32)
     session.add(
         TokenRecord(

@@ -30,7 +30,12 @@ sys.path.insert(0, str(ROOT))
 from monitor.app import App  # noqa: E402
 from monitor.config import BUNDLED_EXAMPLE  # noqa: E402
 
-SCHOOL = ["Ankermoor Primary", "Ankermoor Primary Academy", "Anker Moor Primary", "#AnkermoorPrimary"]
+SCHOOL = [
+    "Ankermoor Primary",
+    "Ankermoor Primary Academy",
+    "Anker Moor Primary",
+    "#AnkermoorPrimary",
+]
 GOOD = [
     "Pupils from {s} raised £{n} for the food bank with a sponsored walk on Saturday.",
     "Year {y} at {s} performed their nativity to a packed hall; parents praised the teachers.",
@@ -58,7 +63,9 @@ def feed_body(feed: int, items: int, relevant: float, rng: random.Random) -> byt
     for i in range(items):
         about = rng.random() < relevant
         tpl = rng.choice(GOOD + BAD) if about else rng.choice(OTHER)
-        text = tpl.format(s=rng.choice(SCHOOL), n=rng.randint(1, 999), y=rng.randint(1, 6), m=rng.choice(MONTHS))
+        text = tpl.format(
+            s=rng.choice(SCHOOL), n=rng.randint(1, 999), y=rng.randint(1, 6), m=rng.choice(MONTHS)
+        )
         text += f" Story {feed}-{i}."
         parts.append(
             f"<item><title>Story {feed}-{i}</title><guid>s{feed}-{i}</guid>"
@@ -90,7 +97,9 @@ class Sites:
                 time.sleep(latency)
                 body = bodies.get(self.path.split("?")[0], b"")
                 etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'  # noqa: S324 (an ETag, not security)
-                status, payload = (304, b"") if self.headers.get("if-none-match") == etag else (200, body)
+                status, payload = (
+                    (304, b"") if self.headers.get("if-none-match") == etag else (200, body)
+                )
                 self.send_response(status)
                 self.send_header("etag", etag)
                 self.send_header("content-type", "application/rss+xml")
@@ -146,13 +155,21 @@ class Phases:
 
 def write_config(tmp: Path, sites: Sites, feeds: int, workers: int, hosts: int) -> Path:
     example = BUNDLED_EXAMPLE.read_text(encoding="utf-8").split("[[academies.sources]]", 1)[0]
-    example = example.replace('database_url = "sqlite:///mention-monitor.db"', f'database_url = "sqlite:///{tmp}/bench.db"')
+    example = example.replace(
+        'database_url = "sqlite:///mention-monitor.db"',
+        f'database_url = "sqlite:///{tmp}/bench.db"',
+    )
     example = example.replace('outbox_dir = "outbox"', f'outbox_dir = "{tmp}/outbox"')
     allow = ", ".join(f'"127.0.0.{h + 2}"' for h in range(hosts))
-    example = example.replace("allow_private = []", f"allow_private = [{allow}]\nper_host_interval_seconds = 0")
-    example = example.replace('digest_time = "07:00"', f'digest_time = "07:00"\nworkers = {workers}')
+    example = example.replace(
+        "allow_private = []", f"allow_private = [{allow}]\nper_host_interval_seconds = 0"
+    )
+    example = example.replace(
+        'digest_time = "07:00"', f'digest_time = "07:00"\nworkers = {workers}'
+    )
     srcs = "".join(
-        f'\n[[academies.sources]]\nkind = "feed"\nname = "site-{f}"\nurl = "{sites.url(f)}"\n' for f in range(feeds)
+        f'\n[[academies.sources]]\nkind = "feed"\nname = "site-{f}"\nurl = "{sites.url(f)}"\n'
+        for f in range(feeds)
     )
     path = tmp / "bench.toml"
     path.write_text(example + srcs, encoding="utf-8")
@@ -160,20 +177,30 @@ def write_config(tmp: Path, sites: Sites, feeds: int, workers: int, hosts: int) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--items", type=int, default=25)
-    ap.add_argument("--relevant", type=float, default=0.3, help="share of items that mention the academy")
+    ap.add_argument(
+        "--relevant", type=float, default=0.3, help="share of items that mention the academy"
+    )
     ap.add_argument("--latency-ms", type=float, default=50.0)
-    ap.add_argument("--hosts", type=int, default=8, help="simulated sites (one request in flight per site)")
-    ap.add_argument("--workers", type=int, default=8, help="the service's worker pool (schedule.workers)")
+    ap.add_argument(
+        "--hosts", type=int, default=8, help="simulated sites (one request in flight per site)"
+    )
+    ap.add_argument(
+        "--workers", type=int, default=8, help="the service's worker pool (schedule.workers)"
+    )
     args = ap.parse_args()
 
     from monitor.service import Service
     from sources import feeds as feeds_module
 
     rng = random.Random(1)  # noqa: S311 - reproducible test data
-    bodies = {f"/feed/{f}.xml": feed_body(f, args.items, args.relevant, rng) for f in range(args.feeds)}
+    bodies = {
+        f"/feed/{f}.xml": feed_body(f, args.items, args.relevant, rng) for f in range(args.feeds)
+    }
     sites = Sites(args.hosts, bodies, args.latency_ms / 1000)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -188,8 +215,10 @@ def main() -> None:
         phases.wrap(service.runner.scorer, "assess", "score")
         phases.wrap(service.runner, "run_source", "source total")
 
-        print(f"feeds={args.feeds} items/feed={args.items} relevant={args.relevant:.0%} latency={args.latency_ms:.0f} ms "
-              f"sites={args.hosts} workers={args.workers}; model load {load_s:.1f} s")
+        print(
+            f"feeds={args.feeds} items/feed={args.items} relevant={args.relevant:.0%} latency={args.latency_ms:.0f} ms "
+            f"sites={args.hosts} workers={args.workers}; model load {load_s:.1f} s"
+        )
         for label in ("first cycle", "unchanged cycle"):
             phases.seconds.clear()
             sites.bytes_sent = sites.requests = 0
@@ -201,16 +230,30 @@ def main() -> None:
             stored = service.store.count_mentions() - before
             items = args.feeds * args.items if label == "first cycle" else 0
             total = phases.seconds["source total"] or 1e-9
-            store_s = max(0.0, total - phases.seconds["fetch"] - phases.seconds["parse"] - phases.seconds["score"])
-            print(f"\n{label}: wall {wall:.2f} s, {sites.requests} requests, {sites.bytes_sent / 1024:.0f} KiB transferred")
+            store_s = max(
+                0.0,
+                total - phases.seconds["fetch"] - phases.seconds["parse"] - phases.seconds["score"],
+            )
+            print(
+                f"\n{label}: wall {wall:.2f} s, {sites.requests} requests, {sites.bytes_sent / 1024:.0f} KiB transferred"
+            )
             if items:
-                print(f"  items/s {items / wall:,.0f}; mentions stored {stored} ({stored / wall:,.1f}/s); "
-                      f"mentions scored/s {stored / max(phases.seconds['score'], 1e-9):,.1f} (scoring time only)")
-            print("  share of worker time: " + ", ".join(
-                f"{name} {secs / total:.0%} ({secs:.2f} s)"
-                for name, secs in (("fetch", phases.seconds["fetch"]), ("parse", phases.seconds["parse"]),
-                                   ("score", phases.seconds["score"]), ("store+match+dedup", store_s))
-            ))
+                print(
+                    f"  items/s {items / wall:,.0f}; mentions stored {stored} ({stored / wall:,.1f}/s); "
+                    f"mentions scored/s {stored / max(phases.seconds['score'], 1e-9):,.1f} (scoring time only)"
+                )
+            print(
+                "  share of worker time: "
+                + ", ".join(
+                    f"{name} {secs / total:.0%} ({secs:.2f} s)"
+                    for name, secs in (
+                        ("fetch", phases.seconds["fetch"]),
+                        ("parse", phases.seconds["parse"]),
+                        ("score", phases.seconds["score"]),
+                        ("store+match+dedup", store_s),
+                    )
+                )
+            )
             # Make every source due again for the unchanged cycle.
             from sqlalchemy import update
 

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MONITOR_"
@@ -69,7 +77,9 @@ class ScheduleSettings(_Section):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/London") from exc
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name such as Europe/London"
+            ) from exc
         return v
 
     @field_validator("digest_time")
@@ -207,6 +217,9 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()
+    # Secrets per source kind, merged into every source of that kind that does not set them,
+    # so they can come from the environment: MONITOR_CREDENTIALS__BLUESKY__APP_PASSWORD.
+    credentials: dict[str, dict[str, SecretStr]] = {}
     academies: tuple[AcademyConfig, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -241,6 +254,14 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.schedule.timezone)
+
+
+def source_options(settings: Settings, src: SourceConfig) -> dict[str, Any]:
+    """A source's own options, completed with the credentials configured for its kind."""
+    opts = src.options
+    for key, secret in settings.credentials.get(src.kind, {}).items():
+        opts.setdefault(key, secret.get_secret_value())
+    return opts
 
 
 def source_key(academy_id: str, source_name: str) -> str:
@@ -343,10 +364,12 @@ def _check_sources(settings: Settings) -> list[ConfigProblem]:
             collector = kinds.get(src.kind)
             if collector is None:
                 allowed = ", ".join(sorted(kinds))
-                problems.append(ConfigProblem(f"{key}.kind", f"unknown kind {src.kind!r}; allowed: {allowed}"))
+                problems.append(
+                    ConfigProblem(f"{key}.kind", f"unknown kind {src.kind!r}; allowed: {allowed}")
+                )
                 continue
             try:
-                collector.options_model.model_validate(src.options)
+                collector.options_model.model_validate(source_options(settings, src))
             except ValidationError as exc:
                 for e in exc.errors():
                     loc = _loc(tuple(e["loc"]))

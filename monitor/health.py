@@ -46,7 +46,9 @@ def is_silent(times: Sequence[datetime], now: datetime, last_success: datetime |
     return now - ordered[-1] > max(MIN_SILENT, usual * SILENT_FACTOR)
 
 
-def source_health(store: Store, sources: Sequence[ConfiguredSource], now: datetime) -> list[SourceHealth]:
+def source_health(
+    store: Store, sources: Sequence[ConfiguredSource], now: datetime
+) -> list[SourceHealth]:
     rows = {r.key: r for r in store.sources([s.key for s in sources])}
     out = []
     for src in sources:

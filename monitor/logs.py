@@ -44,7 +44,9 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(level: str = "INFO", stream: TextIO | None = None, json_lines: bool | None = None) -> None:
+def setup_logging(
+    level: str = "INFO", stream: TextIO | None = None, json_lines: bool | None = None
+) -> None:
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json_lines is None else json_lines
     handler = logging.StreamHandler(out)
@@ -52,5 +54,12 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None, json_lines:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "alembic", "sentence_transformers", "urllib3", "apscheduler"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "alembic",
+        "sentence_transformers",
+        "urllib3",
+        "apscheduler",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -123,5 +123,6 @@ class CollectStats:
     duplicates: int = 0
     not_modified: bool = False
     error: str | None = None
+    attention: str | None = None  # needs a person (credentials, blocked): not an error loop
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)

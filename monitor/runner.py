@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from monitor.config import Settings, source_key
+from monitor.config import Settings, source_key, source_options
 from monitor.dedup import identify, simhash_bands
 from monitor.matching import Matcher, Watch
 from monitor.models import Assessment, CollectStats, Match, Mention, RawItem, ScoringInput
@@ -40,11 +40,15 @@ class Scorer(Protocol):
 class NoticeSink(Protocol):
     """Writes outbox notices for a stored mention, inside the caller's transaction."""
 
-    def enqueue(self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime) -> int: ...
+    def enqueue(
+        self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime
+    ) -> int: ...
 
 
 class NoNotices:
-    def enqueue(self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime) -> int:
+    def enqueue(
+        self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime
+    ) -> int:
         return 0
 
 
@@ -69,13 +73,17 @@ def configured_sources(settings: Settings) -> list[ConfiguredSource]:
                 continue
             cls = kinds[src.kind]
             key = source_key(academy.id, src.name)
-            minutes = src.interval_minutes or cls.default_interval_minutes or settings.schedule.default_interval_minutes
+            minutes = (
+                src.interval_minutes
+                or cls.default_interval_minutes
+                or settings.schedule.default_interval_minutes
+            )
             out.append(
                 ConfiguredSource(
                     key=key,
                     academy_id=academy.id,
                     collector=cls(),
-                    spec=make_spec(key, src.kind, src.options, academy.names),
+                    spec=make_spec(key, src.kind, source_options(settings, src), academy.names),
                     interval=timedelta(minutes=minutes),
                     display_name=academy.display_name,
                     about_academy=src.about_academy,
@@ -98,7 +106,9 @@ class Runner:
     def __post_init__(self) -> None:
         self.sources = configured_sources(self.settings)
         self.matcher = Matcher([Watch.from_config(a) for a in self.settings.academies])
-        self.store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in self.sources), self.now())
+        self.store.sync_sources(
+            ((s.key, s.academy_id, s.spec.kind) for s in self.sources), self.now()
+        )
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
@@ -128,38 +138,71 @@ class Runner:
             return self._failed(src, row, exc, started)
         except Exception as exc:  # a collector bug must not stop the other sources
             log.exception("collector crashed", extra={"source": src.key})
-            return self._failed(src, row, RuntimeError(f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"), started)
+            return self._failed(
+                src,
+                row,
+                RuntimeError(
+                    f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"
+                ),
+                started,
+            )
         return self._store(src, collected, started)
 
     # --- outcomes ---------------------------------------------------------------------------
 
-    def _failed(self, src: ConfiguredSource, row: SourceRow, exc: Exception, started: float) -> CollectStats:
+    def _failed(
+        self, src: ConfiguredSource, row: SourceRow, exc: Exception, started: float
+    ) -> CollectStats:
         now = self.now()
         reason = str(exc) or type(exc).__name__
         retry_after = getattr(exc, "retry_after", None)
-        wait = retry_after if retry_after else backoff_seconds(
-            row.consecutive_errors + 1, cap=self.settings.network.max_backoff_hours * 3600
+        wait = (
+            retry_after
+            if retry_after
+            else backoff_seconds(
+                row.consecutive_errors + 1, cap=self.settings.network.max_backoff_hours * 3600
+            )
         )
         next_check = now + max(timedelta(seconds=wait), min(src.interval, timedelta(minutes=5)))
         with self.store.transaction() as tx:
             n = tx.source_failed(src.key, reason, now, next_check)
-        log.warning("source failed", extra={"source": src.key, "reason": reason, "consecutive_errors": n})
+        log.warning(
+            "source failed", extra={"source": src.key, "reason": reason, "consecutive_errors": n}
+        )
         return CollectStats(src.key, error=reason, seconds=time.monotonic() - started)
 
-    def _unavailable(self, src: ConfiguredSource, exc: SourceUnavailable, started: float) -> CollectStats:
+    def _unavailable(
+        self, src: ConfiguredSource, exc: SourceUnavailable, started: float
+    ) -> CollectStats:
         now = self.now()
         with self.store.transaction() as tx:
-            tx.source_failed(src.key, exc.reason, now, now + UNAVAILABLE_RECHECK, status=exc.status, advice=exc.advice)
+            tx.source_failed(
+                src.key,
+                exc.reason,
+                now,
+                now + UNAVAILABLE_RECHECK,
+                status=exc.status,
+                advice=exc.advice,
+            )
         log.info("source needs attention", extra={"source": src.key, "status": exc.status})
-        return CollectStats(src.key, error=f"{exc.status}: {exc.reason}", seconds=time.monotonic() - started)
+        return CollectStats(
+            src.key, attention=f"{exc.status}: {exc.reason}", seconds=time.monotonic() - started
+        )
 
     def _store(self, src: ConfiguredSource, collected: Collected, started: float) -> CollectStats:
         now = self.now()
         next_check = now + src.interval
         if collected.not_modified:
             with self.store.transaction() as tx:
-                tx.source_succeeded(src.key, collected.state, now, next_check, not_modified=True, newest_item=None)
-            return CollectStats(src.key, not_modified=True, seconds=time.monotonic() - started, notes=collected.notes)
+                tx.source_succeeded(
+                    src.key, collected.state, now, next_check, not_modified=True, newest_item=None
+                )
+            return CollectStats(
+                src.key,
+                not_modified=True,
+                seconds=time.monotonic() - started,
+                notes=collected.notes,
+            )
 
         candidates = list(self._candidates(src, collected.items))
         # Read first: which candidates are already stored?
@@ -168,11 +211,18 @@ class Runner:
         fresh = _unique(fresh)
         assessments: list[Assessment | None] = [None] * len(fresh)
         if self.scorer is not None and fresh:
-            inputs = [ScoringInput(c.item.title, c.item.text, c.item.has_media, c.fingerprint) for c in fresh]
+            inputs = [
+                ScoringInput(c.item.title, c.item.text, c.item.has_media, c.fingerprint)
+                for c in fresh
+            ]
             assessments = list(self.scorer.assess(inputs))
 
         stored = 0
-        newest = max((i.published_at or now for i in collected.items), default=None) if collected.items else None
+        newest = (
+            max((i.published_at or now for i in collected.items), default=None)
+            if collected.items
+            else None
+        )
         with self.store.transaction() as tx:
             for c, a in zip(fresh, assessments, strict=True):
                 if tx.find_duplicate(c) is not None:
@@ -185,7 +235,9 @@ class Runner:
                 if a is not None:
                     tx.add_assessment(mention.id, a, now)
                 self.notices.enqueue(tx, mention, a, now)
-            tx.source_succeeded(src.key, collected.state, now, next_check, not_modified=False, newest_item=newest)
+            tx.source_succeeded(
+                src.key, collected.state, now, next_check, not_modified=False, newest_item=newest
+            )
         stats = CollectStats(
             src.key,
             fetched=len(collected.items),
@@ -197,7 +249,12 @@ class Runner:
         )
         log.info(
             "source collected",
-            extra={"source": src.key, "fetched": stats.fetched, "new": stats.new, "relevant": stats.relevant},
+            extra={
+                "source": src.key,
+                "fetched": stats.fetched,
+                "new": stats.new,
+                "relevant": stats.relevant,
+            },
         )
         return stats
 
@@ -229,7 +286,10 @@ def _unique(cands: list[Candidate]) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     out = []
     for c in cands:
-        keys = {(c.match.organisation, "fp:" + c.fingerprint), (c.match.organisation, "id:" + c.item.external_id)}
+        keys = {
+            (c.match.organisation, "fp:" + c.fingerprint),
+            (c.match.organisation, "id:" + c.item.external_id),
+        }
         if c.canonical_url:
             keys.add((c.match.organisation, "url:" + c.canonical_url))
         if keys & seen:

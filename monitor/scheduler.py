@@ -17,14 +17,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 @dataclass(frozen=True)
 class Jobs:
-    source_tick: Callable[[], None]
-    dispatch: Callable[[], None]
-    digests: Callable[[], None]
-    purge: Callable[[], None]
-    health: Callable[[], None]
+    source_tick: Callable[[], object]
+    dispatch: Callable[[], object]
+    digests: Callable[[], object]
+    purge: Callable[[], object]
+    health: Callable[[], object]
 
 
-def make_scheduler(jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seconds: int) -> BackgroundScheduler:
+def make_scheduler(
+    jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seconds: int
+) -> BackgroundScheduler:
     # One instance of each job at a time (a slow cycle never overlaps itself), missed runs
     # coalesce into one, and every job also runs once at start.
     sched = BackgroundScheduler(
@@ -32,7 +34,7 @@ def make_scheduler(jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seco
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
 
-    def every(fn: Callable[[], None], seconds: int, job_id: str) -> None:
+    def every(fn: Callable[[], object], seconds: int, job_id: str) -> None:
         trigger = IntervalTrigger(seconds=seconds, timezone=tz)
         sched.add_job(fn, trigger, id=job_id, name=job_id, next_run_time=datetime.now(tz))
 
@@ -44,4 +46,3 @@ def make_scheduler(jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seco
     every(jobs.purge, 6 * 3600, "retention_purge")
     every(jobs.health, 300, "health_summary")
     return sched
-

@@ -32,7 +32,12 @@ def utcnow() -> datetime:
 
 
 def build_runner(
-    app: App, *, score: bool = True, store: Store | None = None, notices: NoticeSink | None = None, clock: Clock = utcnow
+    app: App,
+    *,
+    score: bool = True,
+    store: Store | None = None,
+    notices: NoticeSink | None = None,
+    clock: Clock = utcnow,
 ) -> tuple[Runner, Callable[[], None]]:
     """A Runner wired from the app's settings, and a function that releases what it opened."""
     settings = app.settings()
@@ -51,7 +56,9 @@ def build_runner(
 
         notices = OutboxSink(settings)
     notices = notices or NoNotices()
-    runner = Runner(settings=settings, store=st, client=client, scorer=scorer, notices=notices, clock=clock)
+    runner = Runner(
+        settings=settings, store=st, client=client, scorer=scorer, notices=notices, clock=clock
+    )
 
     def close() -> None:
         client.close()
@@ -82,8 +89,12 @@ class Service:
     def __post_init__(self) -> None:
         settings = self.app.settings()
         self.store = self.app.store()
-        self.runner, self._close_runner = build_runner(self.app, score=self.score, store=self.store, clock=self.clock)
-        self._pool = ThreadPoolExecutor(max_workers=settings.schedule.workers, thread_name_prefix="source")
+        self.runner, self._close_runner = build_runner(
+            self.app, score=self.score, store=self.store, clock=self.clock
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.schedule.workers, thread_name_prefix="source"
+        )
         from alerts.smtp import transport_for
 
         self.transport = transport_for(settings.mail)
@@ -135,7 +146,9 @@ class Service:
     def digests(self) -> int:
         from alerts.digest import enqueue_due_digests
 
-        return enqueue_due_digests(self.store, self.app.settings(), self.clock(), self.source_health_for)
+        return enqueue_due_digests(
+            self.store, self.app.settings(), self.clock(), self.source_health_for
+        )
 
     def purge(self) -> int:
         days = self.app.settings().retention.mention_days
@@ -146,7 +159,11 @@ class Service:
 
     def log_health(self) -> None:
         h = self.health()
-        log.info("health", extra={k: v for k, v in h.items() if k != "failing_sources"} | {"failing": len(h["failing_sources"])})
+        log.info(
+            "health",
+            extra={k: v for k, v in h.items() if k != "failing_sources"}
+            | {"failing": len(h["failing_sources"])},
+        )
 
     # --- health ---------------------------------------------------------------------------------
 
@@ -155,7 +172,7 @@ class Service:
         return source_health(self.store, srcs, self.clock())
 
     def health(self) -> dict[str, Any]:
-        from alerts.outbox import outbox_backlog
+        from alerts.outbox import counts
 
         now = self.clock()
         all_health = source_health(self.store, self.runner.sources, now)
@@ -166,10 +183,12 @@ class Service:
             "scheduler_alive": alive,
             "last_tick_at": last_tick,
             "last_cycle_at": self.store.get_state("last_cycle_at"),
-            "outbox_backlog": outbox_backlog(self.store),
+            "outbox_backlog": counts(self.store).get("pending", 0),
             "sources": len(all_health),
             "failing_sources": [
-                {"source": h.key, "state": h.state, "reason": h.advice or h.last_error} for h in all_health if not h.healthy
+                {"source": h.key, "state": h.state, "reason": h.advice or h.last_error}
+                for h in all_health
+                if not h.healthy
             ],
         }
 
@@ -181,14 +200,20 @@ class Service:
         settings = self.app.settings()
         jobs = Jobs(self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health)
         self._scheduler = make_scheduler(
-            jobs, settings.tz, tick_seconds=30, dispatch_seconds=settings.schedule.outbox_interval_seconds
+            jobs,
+            settings.tz,
+            tick_seconds=30,
+            dispatch_seconds=settings.schedule.outbox_interval_seconds,
         )
         self._scheduler.start()
         if self.serve_web:
             self._start_web()
         log.info(
             "service started",
-            extra={"sources": len(self.runner.sources), "web": f"http://{settings.web.host}:{settings.web.port}"},
+            extra={
+                "sources": len(self.runner.sources),
+                "web": f"http://{settings.web.host}:{settings.web.port}",
+            },
         )
 
     def _start_web(self) -> None:
@@ -198,7 +223,13 @@ class Service:
 
         settings = self.app.settings()
         web = create_app(settings, self.store, self.health)
-        config = uvicorn.Config(web, host=settings.web.host, port=settings.web.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            web,
+            host=settings.web.host,
+            port=settings.web.port,
+            log_level="warning",
+            access_log=False,
+        )
         self._web = uvicorn.Server(config)
         threading.Thread(target=self._web.run, name="web", daemon=True).start()
 

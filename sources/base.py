@@ -109,8 +109,8 @@ BUILTIN: Mapping[str, str] = {
 
 def _load(target: str) -> type[Collector]:
     module, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
-    return cls  # type: ignore[no-any-return]
+    cls: type[Collector] = getattr(importlib.import_module(module), attr)
+    return cls
 
 
 @cache
@@ -122,6 +122,13 @@ def registry() -> dict[str, type[Collector]]:
     return kinds
 
 
-def make_spec(key: str, kind: str, options: Mapping[str, object], names: tuple[str, ...]) -> SourceSpec:
+def make_spec(
+    key: str, kind: str, options: Mapping[str, object], names: tuple[str, ...]
+) -> SourceSpec:
     collector = registry()[kind]
-    return SourceSpec(key=key, kind=kind, options=collector.options_model.model_validate(dict(options)), names=names)
+    return SourceSpec(
+        key=key,
+        kind=kind,
+        options=collector.options_model.model_validate(dict(options)),
+        names=names,
+    )

@@ -39,7 +39,8 @@ from sources.searching import (
 
 CREDENTIALS_ADVICE = (
     "Create an app password at https://bsky.app/settings/app-passwords and set 'handle' and "
-    "'app_password' in this source's options."
+    "'app_password' in this source's options, or better in the environment as "
+    "MONITOR_CREDENTIALS__BLUESKY__HANDLE and MONITOR_CREDENTIALS__BLUESKY__APP_PASSWORD."
 )
 _MEDIA_EMBEDS = ("app.bsky.embed.images", "app.bsky.embed.video")
 WEB = "https://bsky.app"  # where a person opens a post; never fetched

@@ -29,8 +29,32 @@ warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 _MAX_ITEMS = 500  # a feed with more entries than this is truncated; the newest come first
 _MAX_TEXT = 50_000
-_BLOCKS = ["p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
-           "blockquote", "pre", "section", "article", "header", "footer", "img", "figure", "hr"]  # characters kept per item; the rest is never needed for matching/scoring
+_BLOCKS = [
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "tr",
+    "td",
+    "th",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "img",
+    "figure",
+    "hr",
+]  # characters kept per item; the rest is never needed for matching/scoring
 
 
 class FeedParseError(Exception):
@@ -77,7 +101,9 @@ def _time(entry: Any) -> datetime | None:
 
 
 def _content_hash(*parts: str) -> str:
-    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+    return (
+        "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+    )
 
 
 def _looks_like_json(data: bytes) -> bool:
@@ -145,7 +171,11 @@ def parse_feed(
         headers["content-location"] = base_url
     parsed = feedparser.parse(safe, response_headers=headers)
     entries = parsed.get("entries") or []
-    items = [i for i in (_item(e, source_key) for e in entries[:_MAX_ITEMS]) if i.title or i.text or i.url]
+    items = [
+        i
+        for i in (_item(e, source_key) for e in entries[:_MAX_ITEMS])
+        if i.title or i.text or i.url
+    ]
     if items:
         return items  # lenient: a slightly broken feed that still yields items loses nothing
     exc = parsed.get("bozo_exception")

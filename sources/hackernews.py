@@ -102,6 +102,8 @@ class HackerNewsCollector:
         for q in search_queries(spec.names, opts.queries):
             for hit in self._read(client, opts, q, since):
                 created = _created(hit)
+                if since is not None and created is not None and created <= since:
+                    continue  # already returned; the filter is the server's, this is a safety net
                 if created is not None and (newest is None or created > newest):
                     newest = created
                 item = _item(hit, spec.key)

@@ -69,6 +69,8 @@ class ClientConfig:
     max_redirects: int = 5
     allow_private: tuple[str, ...] = ()
     per_host_interval_seconds: float = 1.0
+    # Hosts that ask for a longer gap than the default (GDELT: one call every 5 seconds).
+    host_intervals: tuple[tuple[str, float], ...] = (("api.gdeltproject.org", 5.0),)
     robots_cache_seconds: float = 24 * 3600
     max_backoff_seconds: float = 48 * 3600
 
@@ -419,8 +421,9 @@ class _HostSlot:
 class _HostGate:
     """At most one request in flight per host, and a minimum interval between them."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, per_host: Mapping[str, float] | None = None) -> None:
         self.interval = interval
+        self.per_host = {h.lower(): max(interval, v) for h, v in (per_host or {}).items()}
         self._slots: dict[str, _HostSlot] = {}
         self._lock = threading.Lock()
 
@@ -435,7 +438,8 @@ class _HostGate:
         if left <= 0 or not slot.lock.acquire(timeout=left):
             raise _Deadline(f"another request to {host} did not finish in time")
         try:
-            wait = slot.last_done + self.interval - time.monotonic()
+            gap = self.per_host.get(host.lower(), self.interval)
+            wait = slot.last_done + gap - time.monotonic()
             if wait > 0:
                 if time.monotonic() + wait >= deadline:
                     raise _Deadline(f"waiting {wait:.1f} s between requests to {host}")
@@ -527,7 +531,7 @@ class GuardedClient:
             follow_redirects=False,
             timeout=httpx.Timeout(config.timeout_seconds),
         )
-        self._gate = _HostGate(config.per_host_interval_seconds)
+        self._gate = _HostGate(config.per_host_interval_seconds, dict(config.host_intervals))
         self._robots = RobotsCache(config.robots_cache_seconds)
 
     def close(self) -> None:

@@ -145,6 +145,8 @@ class MastodonCollector:
                 if newest:
                     new[key] = newest
                 for st in statuses:
+                    if since and _id_key(as_str(st.get("id"))) <= _id_key(since):
+                        continue  # a server that ignored min_id (not every fediverse server obeys)
                     item = _item(st, spec.key)
                     if item is not None:
                         items.setdefault(item.external_id, item)

@@ -63,7 +63,13 @@ class Handler:
         if self.reply:
             return self.reply
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
+            self.received.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    bytes(envelope.original_content or envelope.content),
+                )
+            )
         return "250 OK"
 
     def messages(self) -> list[EmailMessage]:
@@ -74,14 +80,18 @@ class Handler:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 that can be stopped and started again on the same port."""
 
-    def __init__(self, handler: Handler | None = None, port: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, handler: Handler | None = None, port: int | None = None, **kwargs: Any
+    ) -> None:
         self.handler = handler or Handler()
         self.port = port or free_port()
         self.kwargs = kwargs
         self.controller: Controller | None = None
 
     def start(self) -> SmtpServer:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.kwargs)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, **self.kwargs
+        )
         self.controller.start()
         return self
 
@@ -101,8 +111,14 @@ def smtp_server(**kwargs: Any) -> Iterator[SmtpServer]:
 
 
 def password_auth(user: str, password: str) -> Any:
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == user.encode()
+            and data.password == password.encode()
+        )
         return AuthResult(success=ok)
 
     return authenticator
@@ -139,43 +155,118 @@ def _openssl(*args: str, cwd: Path) -> None:
 def make_pki(folder: Path) -> Pki:
     """A throw-away CA and three server certificates, made with the openssl command."""
     folder.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-             "-days", "2", "-subj", "/CN=Mention Monitor Test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-             cwd=folder)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Mention Monitor Test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=folder,
+    )
 
     def leaf(name: str, san: str) -> None:
         (folder / f"{name}.ext").write_text(
-            f"subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n", encoding="utf-8"
+            f"subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            encoding="utf-8",
         )
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", f"/CN={name}", cwd=folder)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=folder)
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={name}",
+            cwd=folder,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+            cwd=folder,
+        )
 
     leaf("good", "IP:127.0.0.1,DNS:localhost")
     leaf("wrong", "DNS:mail.example.org")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem",
-             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-             cwd=folder)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        cwd=folder,
+    )
     return Pki(
-        folder / "ca.pem", folder / "good.pem", folder / "good.key", folder / "wrong.pem", folder / "wrong.key",
-        folder / "self.pem", folder / "self.key",
+        folder / "ca.pem",
+        folder / "good.pem",
+        folder / "good.key",
+        folder / "wrong.pem",
+        folder / "wrong.key",
+        folder / "self.pem",
+        folder / "self.key",
     )
 
 
 # --- settings and data ----------------------------------------------------------------------
 
 
-def make_settings(tmp_path: Path, *, mail: dict[str, Any] | None = None, web: dict[str, Any] | None = None,
-                  schedule: dict[str, Any] | None = None, academies: Sequence[dict[str, Any]] | None = None,
-                  ) -> Settings:
+def make_settings(
+    tmp_path: Path,
+    *,
+    mail: dict[str, Any] | None = None,
+    web: dict[str, Any] | None = None,
+    schedule: dict[str, Any] | None = None,
+    academies: Sequence[dict[str, Any]] | None = None,
+) -> Settings:
     data: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path}/mm.db",
-        "mail": {"from_address": "monitor@ankermoor.example.org", "outbox_dir": str(tmp_path / "outbox"), **(mail or {})},
+        "mail": {
+            "from_address": "monitor@ankermoor.example.org",
+            "outbox_dir": str(tmp_path / "outbox"),
+            **(mail or {}),
+        },
         "web": {"public_base_url": "http://127.0.0.1:8080", **(web or {})},
         "schedule": schedule or {},
-        "academies": list(academies) if academies is not None else [
+        "academies": list(academies)
+        if academies is not None
+        else [
             {
                 "id": "ankermoor",
                 "display_name": "Ankermoor Primary Academy",
@@ -248,5 +339,12 @@ PII_TEXT = (
     "mum's mobile 07700 900123, email amelia.jones.mum@gmail.com, home 14 Mill Lane, Ankermoor AB1 2DE, "
     "DOB 12/03/2015. Staff password: Hunter22! Confidential spreadsheet shared publicly."
 )
-PII_SECRETS = ("Oliver Smith", "Amelia Jones", "07700 900123", "amelia.jones.mum@gmail.com", "14 Mill Lane",
-               "12/03/2015", "Hunter22!")
+PII_SECRETS = (
+    "Oliver Smith",
+    "Amelia Jones",
+    "07700 900123",
+    "amelia.jones.mum@gmail.com",
+    "14 Mill Lane",
+    "12/03/2015",
+    "Hunter22!",
+)

@@ -21,11 +21,18 @@ def write_config(tmp_path: Path, server: FixtureServer, sources_toml: str, extra
     """The example academy, with its sources replaced by `sources_toml`, storing under tmp_path."""
     example = BUNDLED_EXAMPLE.read_text(encoding="utf-8")
     head = example.split("[[academies.sources]]", 1)[0]
-    head = head.replace('database_url = "sqlite:///mention-monitor.db"', f'database_url = "sqlite:///{tmp_path}/mm.db"')
+    head = head.replace(
+        'database_url = "sqlite:///mention-monitor.db"',
+        f'database_url = "sqlite:///{tmp_path}/mm.db"',
+    )
     head = head.replace('outbox_dir = "outbox"', f'outbox_dir = "{tmp_path}/outbox"')
-    head = head.replace("allow_private = []", 'allow_private = ["127.0.0.1"]\nper_host_interval_seconds = 0')
+    head = head.replace(
+        "allow_private = []", 'allow_private = ["127.0.0.1"]\nper_host_interval_seconds = 0'
+    )
     path = tmp_path / "monitor.toml"
-    path.write_text(head + extra + "\n" + sources_toml.replace("{base}", server.url("")), encoding="utf-8")
+    path.write_text(
+        head + extra + "\n" + sources_toml.replace("{base}", server.url("")), encoding="utf-8"
+    )
     return path
 
 
@@ -48,7 +55,9 @@ url = "{base}/trust.json"
 
 
 @pytest.fixture
-def feed_settings(tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def feed_settings(
+    tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     for k in list(__import__("os").environ):
         if k.startswith("MONITOR_"):
             monkeypatch.delenv(k)

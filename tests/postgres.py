@@ -25,7 +25,9 @@ def _bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).parent
-    raise RuntimeError("PostgreSQL server binaries not found: install them with `apt-get install postgresql`")
+    raise RuntimeError(
+        "PostgreSQL server binaries not found: install them with `apt-get install postgresql`"
+    )
 
 
 def _free_port() -> int:
@@ -47,13 +49,38 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(tmp, "postgres")
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "monitor", "--auth=trust", "-E", "UTF8"],
-        check=True, capture_output=True, env=env,
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "monitor",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
     )
     opts = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={tmp} -c fsync=off"
     subprocess.run(
-        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(tmp / "log"), "-w", "start"],
-        check=True, capture_output=True, env=env,
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(tmp / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
     )
     try:
         url = f"postgresql+psycopg://monitor@127.0.0.1:{port}/postgres"
@@ -66,6 +93,9 @@ def postgres_server() -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, env=env)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            env=env,
+        )
         shutil.rmtree(tmp, ignore_errors=True)

@@ -92,13 +92,21 @@ class FixtureServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def serve_file(self, path: str, fixture: str | Path, content_type: str = "application/rss+xml") -> str:
-        body = (FIXTURES / fixture).read_bytes() if not Path(fixture).is_absolute() else Path(fixture).read_bytes()
+    def serve_file(
+        self, path: str, fixture: str | Path, content_type: str = "application/rss+xml"
+    ) -> str:
+        body = (
+            (FIXTURES / fixture).read_bytes()
+            if not Path(fixture).is_absolute()
+            else Path(fixture).read_bytes()
+        )
         self.routes[path] = Reply(200, body, {"content-type": content_type})
         return self.url(path)
 

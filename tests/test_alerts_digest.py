@@ -46,7 +46,9 @@ def test_digest_time_is_local_time_on_both_sides_of_each_clock_change() -> None:
     assert slot_at(SPRING, "07:00", LONDON) == _utc(2026, 3, 29, 6, 0)
     assert slot_at(AUTUMN, "07:00", LONDON) == _utc(2026, 10, 25, 7, 0)
     # Just before and after the spring slot:
-    assert due_digest_date(_utc(2026, 3, 29, 5, 59), "07:00", LONDON, "daily") == SPRING - timedelta(days=1)
+    assert due_digest_date(
+        _utc(2026, 3, 29, 5, 59), "07:00", LONDON, "daily"
+    ) == SPRING - timedelta(days=1)
     assert due_digest_date(_utc(2026, 3, 29, 6, 0), "07:00", LONDON, "daily") == SPRING
     # The windows are 23 and 25 hours long on the change days: every instant is in exactly one.
     s0, e0 = digest_window(SPRING, "07:00", LONDON, "daily")
@@ -72,7 +74,17 @@ def _health(n_ok: int, failing: tuple[str, ...] = (), since: datetime | None = N
             for i in range(n_ok)
         ]
         out += [
-            SourceHealth(f"{academy_id}/{name}", "feed", "failing", None, 4, "HTTP 503 from the server", None, 0, False)
+            SourceHealth(
+                f"{academy_id}/{name}",
+                "feed",
+                "failing",
+                None,
+                4,
+                "HTTP 503 from the server",
+                None,
+                0,
+                False,
+            )
             for name in failing
         ]
         return out
@@ -80,7 +92,9 @@ def _health(n_ok: int, failing: tuple[str, ...] = (), since: datetime | None = N
     return provider
 
 
-def test_clock_across_the_spring_change_with_downtime_sends_exactly_one_digest_per_slot(tmp_path: Path) -> None:
+def test_clock_across_the_spring_change_with_downtime_sends_exactly_one_digest_per_slot(
+    tmp_path: Path,
+) -> None:
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
     now = _utc(2026, 3, 25, 12, 0)
@@ -98,7 +112,14 @@ def test_clock_across_the_spring_change_with_downtime_sends_exactly_one_digest_p
     recipients = len(settings.academies[0].recipients)
     # 25 Mar's 07:00 slot had passed when the clock started: it is sent (never zero). 27 and 28
     # March were missed while down; on return only the latest (29 Mar) is sent, then every day.
-    assert sorted(per_date) == ["2026-03-25", "2026-03-26", "2026-03-29", "2026-03-30", "2026-03-31", "2026-04-01"]
+    assert sorted(per_date) == [
+        "2026-03-25",
+        "2026-03-26",
+        "2026-03-29",
+        "2026-03-30",
+        "2026-03-31",
+        "2026-04-01",
+    ]
     assert set(per_date.values()) == {recipients}
     # Each digest went out at its slot (or at the first tick after it): 06:00 UTC once BST began.
     first_tick = {}
@@ -118,13 +139,24 @@ def test_digest_after_downtime_covers_the_missed_days(tmp_path: Path) -> None:
     assert enqueue_due_digests(store, settings, t, _health(1, since=t)) == 2
     # Mentions on the 27th and 28th, while the service was down at digest time:
     for day in (27, 28):
-        store_mention(store, settings, title=f"Ankermoor fete on the {day}th", text="Lovely fete", now=_utc(2026, 3, day, 12, 0))
+        store_mention(
+            store,
+            settings,
+            title=f"Ankermoor fete on the {day}th",
+            text="Lovely fete",
+            now=_utc(2026, 3, day, 12, 0),
+        )
     back = _utc(2026, 3, 29, 9, 0)
     assert enqueue_due_digests(store, settings, back, _health(1, since=back)) == 2
-    assert enqueue_due_digests(store, settings, back + timedelta(minutes=1), _health(1, since=back)) == 0
+    assert (
+        enqueue_due_digests(store, settings, back + timedelta(minutes=1), _health(1, since=back))
+        == 0
+    )
     dispatch_pending(store, settings, transport_for(settings.mail), back)
     texts = _digest_texts(tmp_path, "29 March 2026")
-    assert texts and all("2 mentions" in x and "fete on the 27th" in x and "fete on the 28th" in x for x in texts)
+    assert texts and all(
+        "2 mentions" in x and "fete on the 27th" in x and "fete on the 28th" in x for x in texts
+    )
     store.close()
 
 
@@ -148,16 +180,48 @@ def test_digest_content_groups_by_seriousness_and_reports_health(tmp_path: Path)
     day = date(2026, 11, 28)
     start, end = digest_window(day, "07:00", LONDON, "daily")
     inside = start + timedelta(hours=3)
-    m1, _ = store_mention(store, settings, title="Parents moan about Ankermoor car park", text="Shambles every morning",
-                          categories=["reputation"], now=inside, source="forum")
-    leak, _ = store_mention(store, settings, title="Ankermoor class list posted", text=PII_TEXT,
-                            categories=["data_leak"], urgent=True, now=inside + timedelta(hours=1))
-    store_mention(store, settings, title="Ankermoor class list posted (copy)", text=PII_TEXT, categories=["data_leak"],
-                  urgent=True, now=inside + timedelta(hours=2), cluster=leak.cluster_id, source="forum")
-    store_mention(store, settings, title="Ankermoor Primary nativity tickets", text="On sale now", now=inside)
+    m1, _ = store_mention(
+        store,
+        settings,
+        title="Parents moan about Ankermoor car park",
+        text="Shambles every morning",
+        categories=["reputation"],
+        now=inside,
+        source="forum",
+    )
+    leak, _ = store_mention(
+        store,
+        settings,
+        title="Ankermoor class list posted",
+        text=PII_TEXT,
+        categories=["data_leak"],
+        urgent=True,
+        now=inside + timedelta(hours=1),
+    )
+    store_mention(
+        store,
+        settings,
+        title="Ankermoor class list posted (copy)",
+        text=PII_TEXT,
+        categories=["data_leak"],
+        urgent=True,
+        now=inside + timedelta(hours=2),
+        cluster=leak.cluster_id,
+        source="forum",
+    )
+    store_mention(
+        store, settings, title="Ankermoor Primary nativity tickets", text="On sale now", now=inside
+    )
     store_mention(store, settings, title="Ankermoor choir sings", text="Well done", now=inside)
     store_mention(store, settings, title="Not scored yet", text="x", now=inside, scored=False)
-    store_mention(store, settings, title="Yesterday's news", text="old", categories=["harassment"], now=start - timedelta(minutes=1))
+    store_mention(
+        store,
+        settings,
+        title="Yesterday's news",
+        text="old",
+        categories=["harassment"],
+        now=start - timedelta(minutes=1),
+    )
     # A dead letter, to appear under monitoring health:
     with store.session() as s:
         from monitor.store.schema import NoticeRecord
@@ -165,7 +229,9 @@ def test_digest_content_groups_by_seriousness_and_reports_health(tmp_path: Path)
         s.query(NoticeRecord).filter(NoticeRecord.kind == "urgent").limit(1).first().status = "dead"  # type: ignore[union-attr]
         dead = s.query(NoticeRecord).filter(NoticeRecord.status == "dead").one()
         dead.last_error = "recipient refused by relay: 550 5.1.1 no such user"
-    n = enqueue_due_digests(store, settings, end, _health(2, failing=("parents-forum",), since=end - timedelta(hours=1)))
+    n = enqueue_due_digests(
+        store, settings, end, _health(2, failing=("parents-forum",), since=end - timedelta(hours=1))
+    )
     assert n == 2
     dispatch_pending(store, settings, transport_for(settings.mail), end)
     texts = _digest_texts(tmp_path, "28 November")
@@ -175,7 +241,9 @@ def test_digest_content_groups_by_seriousness_and_reports_health(tmp_path: Path)
     assert "6 mentions" in text
     # most serious first: data leak before reputation; the syndicated copy folded into its story
     assert text.index("DATA LEAK") < text.index("REPUTATION")
-    assert "DATA LEAK, CLAUSES 5.1(A)" in text and "(+1 copy elsewhere)" in text and "[URGENT]" in text
+    assert (
+        "DATA LEAK, CLAUSES 5.1(A)" in text and "(+1 copy elsewhere)" in text and "[URGENT]" in text
+    )
     assert "OTHER MENTIONS (2)" in text and "nativity tickets" in text
     assert "1 mention could not be assessed yet" in text
     assert "forum: 2" in text and "local-news: 4" in text
@@ -192,7 +260,10 @@ def test_a_day_with_nothing_found_still_sends_a_digest_saying_so(tmp_path: Path)
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
     end = slot_at(date(2026, 11, 28), "07:00", LONDON)
-    assert enqueue_due_digests(store, settings, end, _health(3, since=end - timedelta(minutes=20))) == 2
+    assert (
+        enqueue_due_digests(store, settings, end, _health(3, since=end - timedelta(minutes=20)))
+        == 2
+    )
     dispatch_pending(store, settings, transport_for(settings.mail), end)
     texts = _digest_texts(tmp_path, "28 November")
     assert len(texts) == 2
@@ -203,11 +274,15 @@ def test_a_day_with_nothing_found_still_sends_a_digest_saying_so(tmp_path: Path)
     store.close()
 
 
-def test_nothing_found_but_a_source_not_checked_is_not_called_a_real_nothing(tmp_path: Path) -> None:
+def test_nothing_found_but_a_source_not_checked_is_not_called_a_real_nothing(
+    tmp_path: Path,
+) -> None:
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
     end = slot_at(date(2026, 11, 28), "07:00", LONDON)
-    enqueue_due_digests(store, settings, end, _health(1, failing=("gazette",), since=end - timedelta(minutes=20)))
+    enqueue_due_digests(
+        store, settings, end, _health(1, failing=("gazette",), since=end - timedelta(minutes=20))
+    )
     dispatch_pending(store, settings, transport_for(settings.mail), end)
     text = _digest_texts(tmp_path, "28 November")[0]
     assert "1 of 2 sources were checked" in text and "real" not in text
@@ -216,8 +291,18 @@ def test_nothing_found_but_a_source_not_checked_is_not_called_a_real_nothing(tmp
 
 
 def test_digest_off_sends_nothing_and_unsubscribed_recipients_are_skipped(tmp_path: Path) -> None:
-    off = make_settings(tmp_path, academies=[{"id": "a", "display_name": "A", "names": ["A Academy"],
-                                              "recipients": ["x@a.example"], "digest": "off"}])
+    off = make_settings(
+        tmp_path,
+        academies=[
+            {
+                "id": "a",
+                "display_name": "A",
+                "names": ["A Academy"],
+                "recipients": ["x@a.example"],
+                "digest": "off",
+            }
+        ],
+    )
     store = Store.open(off.database_url)
     assert enqueue_due_digests(store, off, _utc(2026, 11, 28, 8, 0), _health(1)) == 0
     store.close()
@@ -230,7 +315,9 @@ def test_preview_writes_the_next_digest_without_sending(tmp_path: Path) -> None:
     app = App()
     app._settings = settings
     out_file = tmp_path / "preview.txt"
-    res = CliRunner().invoke(digest_cmd, ["--preview", "--date", "2026-11-28", "--out", str(out_file)], obj=app)
+    res = CliRunner().invoke(
+        digest_cmd, ["--preview", "--date", "2026-11-28", "--out", str(out_file)], obj=app
+    )
     assert res.exit_code == 0, res.output
     assert "Digest for ankermoor on 2026-11-28 written to" in res.output
     assert "DAILY DIGEST: Ankermoor Primary Academy" in out_file.read_text()

@@ -20,7 +20,14 @@ from monitor.runner import Runner
 from monitor.store import Store
 from monitor.store.schema import IncidentRecord
 from sources.http import GuardedClient
-from tests.alerts_support import PII_SECRETS, PII_TEXT, assess, make_settings, smtp_server, store_mention
+from tests.alerts_support import (
+    PII_SECRETS,
+    PII_TEXT,
+    assess,
+    make_settings,
+    smtp_server,
+    store_mention,
+)
 
 NOW = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
 
@@ -33,19 +40,32 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _smtp_settings(tmp_path: Path, port: int, **mail: object) -> Settings:
-    return make_settings(tmp_path, mail={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", **mail})
+    return make_settings(
+        tmp_path,
+        mail={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", **mail},
+    )
 
 
 def _all_parts(msg) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(str(p.get_content()) for p in msg.walk() if p.get_content_maintype() == "text")
 
 
-def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(tmp_path: Path, clean_env: None) -> None:
+def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(
+    tmp_path: Path, clean_env: None
+) -> None:
     with smtp_server() as srv:
         settings = _smtp_settings(tmp_path, srv.port)
         store = Store.open(settings.database_url)
         title = "Ankermoor Primary Academy class list leaked — Oliver Smith 07700 900123"
-        m, queued = store_mention(store, settings, title=title, text=PII_TEXT, categories=["data_leak"], urgent=True, now=NOW)
+        m, queued = store_mention(
+            store,
+            settings,
+            title=title,
+            text=PII_TEXT,
+            categories=["data_leak"],
+            urgent=True,
+            now=NOW,
+        )
         assert queued == len(settings.academies[0].recipients)
         result = dispatch_pending(store, settings, SmtpTransport(settings.mail), NOW)
         assert (result.sent, result.retrying, result.dead) == (queued, 0, 0)
@@ -57,7 +77,11 @@ def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(tmp
             for secret in PII_SECRETS:
                 assert secret not in body, secret
                 assert secret not in r.raw.decode("utf-8", "replace"), secret
-            assert "[phone removed]" in body and "[name removed]" in body and "[date of birth removed]" in body
+            assert (
+                "[phone removed]" in body
+                and "[name removed]" in body
+                and "[date of birth removed]" in body
+            )
             # what, where, why, what next, and the ICO clock with its deadline (72 h later, UK time)
             assert "data leak — pupil information, clauses 5.1(a)" in body
             assert "https://news.example.org/story" in body
@@ -81,14 +105,37 @@ def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(tmp
 def test_one_alert_per_story_and_none_for_digest_mentions(tmp_path: Path, clean_env: None) -> None:
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
-    first, q1 = store_mention(store, settings, title="Staff passwords posted", text="Ankermoor admin: Pa55word!",
-                              categories=["data_leak"], urgent=True, now=NOW)
+    first, q1 = store_mention(
+        store,
+        settings,
+        title="Staff passwords posted",
+        text="Ankermoor admin: Pa55word!",
+        categories=["data_leak"],
+        urgent=True,
+        now=NOW,
+    )
     # A syndicated copy of the same story (same cluster) alerts nobody again.
-    _, q2 = store_mention(store, settings, title="Staff passwords posted (repost)", text="Ankermoor admin: Pa55word!",
-                          categories=["data_leak"], urgent=True, now=NOW, cluster=first.cluster_id, source="forum")
+    _, q2 = store_mention(
+        store,
+        settings,
+        title="Staff passwords posted (repost)",
+        text="Ankermoor admin: Pa55word!",
+        categories=["data_leak"],
+        urgent=True,
+        now=NOW,
+        cluster=first.cluster_id,
+        source="forum",
+    )
     # A non-urgent mention waits for the digest.
-    _, q3 = store_mention(store, settings, title="Nice nativity", text="Lovely show", categories=["reputation"],
-                          urgent=False, now=NOW)
+    _, q3 = store_mention(
+        store,
+        settings,
+        title="Nice nativity",
+        text="Lovely show",
+        categories=["reputation"],
+        urgent=False,
+        now=NOW,
+    )
     _, q4 = store_mention(store, settings, title="Unscored", text="x", now=NOW, scored=False)
     assert (q1, q2, q3, q4) == (2, 0, 0, 0)
     rows = outbox.list_notices(store)
@@ -104,32 +151,82 @@ def test_outbox_uniqueness_is_enforced_by_the_database(tmp_path: Path, clean_env
 
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
-    store_mention(store, settings, title="Leak", text="Ankermoor password: Xy12345!", categories=["data_leak"], urgent=True, now=NOW)
+    store_mention(
+        store,
+        settings,
+        title="Leak",
+        text="Ankermoor password: Xy12345!",
+        categories=["data_leak"],
+        urgent=True,
+        now=NOW,
+    )
     row = outbox.list_notices(store)[0]
     with pytest.raises(IntegrityError), store.session() as s:
-        s.add(NoticeRecord(kind=row.kind, academy_id=row.academy_id, scope=row.scope, recipient=row.recipient,
-                           subject="", message_id="<other@x>", payload="", status="pending", attempts=0,
-                           next_attempt_at=NOW, created_at=NOW))
+        s.add(
+            NoticeRecord(
+                kind=row.kind,
+                academy_id=row.academy_id,
+                scope=row.scope,
+                recipient=row.recipient,
+                subject="",
+                message_id="<other@x>",
+                payload="",
+                status="pending",
+                attempts=0,
+                next_attempt_at=NOW,
+                created_at=NOW,
+            )
+        )
     store.close()
 
 
-def test_providers_hear_only_after_confirming_and_only_their_categories(tmp_path: Path, clean_env: None) -> None:
+def test_providers_hear_only_after_confirming_and_only_their_categories(
+    tmp_path: Path, clean_env: None
+) -> None:
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
-    subscriptions.add(store, settings, "breach@itprovider.example.com", now=NOW)  # data_leak, pupil_image
-    subscriptions.add(store, settings, "photos@photographer.example.com", categories=["pupil_image"], now=NOW)
-    _, before = store_mention(store, settings, title="Leak one", text="Ankermoor password: Zz99999!", categories=["data_leak"], urgent=True, now=NOW)
+    subscriptions.add(
+        store, settings, "breach@itprovider.example.com", now=NOW
+    )  # data_leak, pupil_image
+    subscriptions.add(
+        store, settings, "photos@photographer.example.com", categories=["pupil_image"], now=NOW
+    )
+    _, before = store_mention(
+        store,
+        settings,
+        title="Leak one",
+        text="Ankermoor password: Zz99999!",
+        categories=["data_leak"],
+        urgent=True,
+        now=NOW,
+    )
     assert before == 2  # the two recipients only: the providers have not confirmed
     subscriptions.confirm_by_admin(store, "breach@itprovider.example.com", NOW)
     subscriptions.confirm_by_admin(store, "photos@photographer.example.com", NOW)
-    m, after = store_mention(store, settings, title="Leak two", text="Ankermoor password: Qq88888!", categories=["data_leak"], urgent=True, now=NOW)
+    m, after = store_mention(
+        store,
+        settings,
+        title="Leak two",
+        text="Ankermoor password: Qq88888!",
+        categories=["data_leak"],
+        urgent=True,
+        now=NOW,
+    )
     provider_rows = [r for r in outbox.list_notices(store) if r.kind == "provider"]
     assert after == 3 and [r.recipient for r in provider_rows] == ["breach@itprovider.example.com"]
     # The provider's notice carries the incident id and deadline, but no title or excerpt.
     transport = transport_for(settings.mail)
     dispatch_pending(store, settings, transport, NOW)
-    msgs = [email.message_from_bytes(p.read_bytes(), policy=default) for p in (tmp_path / "outbox").glob("*.eml")]
-    provider_mail = [x for x in msgs if x["To"] == "breach@itprovider.example.com" and x["Subject"].strip().startswith("Possible data leak")]
+    msgs = [
+        email.message_from_bytes(p.read_bytes(), policy=default)
+        for p in (tmp_path / "outbox").glob("*.eml")
+    ]
+    provider_mail = [
+        x
+        for x in msgs
+        if x["To"] == "breach@itprovider.example.com"
+        and x["Subject"].strip().startswith("Possible data leak")
+    ]
     assert len(provider_mail) == 1
     with store.session() as s:
         inc = s.query(IncidentRecord).filter_by(cluster_id=m.cluster_id).one()
@@ -148,12 +245,16 @@ class UrgentEverything:
         return [assess(i.title, i.text, ["data_leak"], urgent=True) for i in inputs]
 
 
-def test_runner_writes_notices_in_its_transaction_one_per_story(feed_settings: Settings, tmp_path: Path) -> None:
+def test_runner_writes_notices_in_its_transaction_one_per_story(
+    feed_settings: Settings, tmp_path: Path
+) -> None:
     store = Store.open(feed_settings.database_url)
     from monitor.app import client_config
 
     client = GuardedClient(client_config(feed_settings))
-    runner = Runner(feed_settings, store, client, scorer=UrgentEverything(), notices=OutboxSink(feed_settings))
+    runner = Runner(
+        feed_settings, store, client, scorer=UrgentEverything(), notices=OutboxSink(feed_settings)
+    )
     try:
         runner.run_due()
     finally:

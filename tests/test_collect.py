@@ -21,7 +21,9 @@ def _runner(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     return build_runner(app, score=False)
 
 
-def test_collect_stores_the_right_mentions(feed_settings: Settings, tmp_path: Path, server: FixtureServer) -> None:
+def test_collect_stores_the_right_mentions(
+    feed_settings: Settings, tmp_path: Path, server: FixtureServer
+) -> None:
     runner, close = _runner(feed_settings, tmp_path)
     try:
         stats = {s.source_key: s for s in runner.run_due()}
@@ -31,12 +33,20 @@ def test_collect_stores_the_right_mentions(feed_settings: Settings, tmp_path: Pa
     titles = {m.title for m, _ in mentions}
     # Real mentions, through three name spellings and a misspelling:
     assert "Pupils plant 200 trees along the River Anker" in titles
-    assert "Parents protest over teaching assistant cuts at primary school" in titles  # "Anker Moor Primary"
+    assert (
+        "Parents protest over teaching assistant cuts at primary school" in titles
+    )  # "Anker Moor Primary"
     assert "Letter doing the rounds" in titles  # "ankermore primary"
     assert "Re: Is #AnkermoorPrimary really that bad?" in titles
     assert "Nativity week at Ankermoor Primary" in titles
     # Hard negatives are not stored:
-    for neg in ("Ankermoor Road to close", "Ankermoor Rovers edge", "Council confirms bin", "Anker Moor Dental", "Derbyshire"):
+    for neg in (
+        "Ankermoor Road to close",
+        "Ankermoor Rovers edge",
+        "Council confirms bin",
+        "Anker Moor Dental",
+        "Derbyshire",
+    ):
         assert not any(t.startswith(neg) for t in titles), neg
     # The forum repost of the Gazette story is a syndicated copy: same cluster, not a second story.
     trees = [m for m, _ in mentions if m.title.startswith("Pupils plant 200 trees")]
@@ -48,7 +58,9 @@ def test_collect_stores_the_right_mentions(feed_settings: Settings, tmp_path: Pa
     assert stats["ankermoor/gazette"].error is None
 
 
-def test_second_run_stores_nothing_and_304_is_not_parsed(feed_settings: Settings, tmp_path: Path, server: FixtureServer) -> None:
+def test_second_run_stores_nothing_and_304_is_not_parsed(
+    feed_settings: Settings, tmp_path: Path, server: FixtureServer
+) -> None:
     runner, close = _runner(feed_settings, tmp_path)
     try:
         runner.run_due()
@@ -57,12 +69,16 @@ def test_second_run_stores_nothing_and_304_is_not_parsed(feed_settings: Settings
         assert runner.store.count_mentions() == count
         assert all(s.not_modified and s.new == 0 for s in again), again
         # The client sent the validators it stored: the server answered 304 with no body.
-        conditional = [h for p, h in server.requests if "If-None-Match" in h or "if-none-match" in h]
+        conditional = [
+            h for p, h in server.requests if "If-None-Match" in h or "if-none-match" in h
+        ]
         assert len(conditional) == 3
     finally:
         close()
     # A restart (new runner, same database) with changed feed bodies still stores no duplicate.
-    server.routes["/gazette.rss"] = Reply(200, (Path(__file__).parent / "fixtures/feeds/gazette.rss").read_bytes() + b"\n")
+    server.routes["/gazette.rss"] = Reply(
+        200, (Path(__file__).parent / "fixtures/feeds/gazette.rss").read_bytes() + b"\n"
+    )
     runner2, close2 = _runner(feed_settings, tmp_path)
     try:
         s = runner2.run_source(next(x for x in runner2.sources if x.key.endswith("gazette")))
@@ -72,15 +88,27 @@ def test_second_run_stores_nothing_and_304_is_not_parsed(feed_settings: Settings
         close2()
 
 
-def test_errors_are_recorded_per_source_and_others_carry_on(tmp_path: Path, server: FixtureServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_errors_are_recorded_per_source_and_others_carry_on(
+    tmp_path: Path, server: FixtureServer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     server.serve_file("/good.rss", "feeds/gazette.rss")
-    server.routes["/html"] = Reply(200, b"<!doctype html><html><body>Cookie wall</body></html>", {"content-type": "text/html"})
-    server.routes["/broken"] = Reply(200, b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>unterminated", {})
+    server.routes["/html"] = Reply(
+        200, b"<!doctype html><html><body>Cookie wall</body></html>", {"content-type": "text/html"}
+    )
+    server.routes["/broken"] = Reply(
+        200, b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>unterminated", {}
+    )
     server.routes["/gone"] = Reply(404, b"nope", {})
     server.routes["/boom"] = Reply(500, b"oops", {})
     sources = "".join(
         f'\n[[academies.sources]]\nkind = "feed"\nname = "{n}"\nurl = "{{base}}/{p}"\n'
-        for n, p in [("good", "good.rss"), ("html", "html"), ("broken", "broken"), ("gone", "gone"), ("boom", "boom")]
+        for n, p in [
+            ("good", "good.rss"),
+            ("html", "html"),
+            ("broken", "broken"),
+            ("gone", "gone"),
+            ("boom", "boom"),
+        ]
     )
     cfg = write_config(tmp_path, server, sources)
     result = CliRunner().invoke(cli, ["--config", str(cfg), "collect", "--once", "--no-score"])
@@ -91,7 +119,17 @@ def test_errors_are_recorded_per_source_and_others_carry_on(tmp_path: Path, serv
     listed = CliRunner().invoke(cli, ["--config", str(cfg), "mentions", "--json"])
     docs = [json.loads(line) for line in listed.output.splitlines()]
     assert docs and all(d["organisation"] == "ankermoor" for d in docs)
-    assert {"id", "organisation", "source", "url", "title", "text", "published_at", "matched_name", "cluster_id"} <= set(docs[0])
+    assert {
+        "id",
+        "organisation",
+        "source",
+        "url",
+        "title",
+        "text",
+        "published_at",
+        "matched_name",
+        "cluster_id",
+    } <= set(docs[0])
     # Errors are kept on the source with a human reason, and the source backs off.
     health = CliRunner().invoke(cli, ["--config", str(cfg), "sources"])
     assert "ankermoor/gone" in health.output and "failing" in health.output

@@ -67,17 +67,28 @@ def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(p)
     keys = {prob.key for prob in err.value.problems}
-    assert {"colour", "schedule.digest_time", "schedule.timezone", "academies[0].id",
-            "academies[0].names", "academies[0].recipients"} <= keys
+    assert {
+        "colour",
+        "schedule.digest_time",
+        "schedule.timezone",
+        "academies[0].id",
+        "academies[0].names",
+        "academies[0].recipients",
+    } <= keys
     text = err.value.render()
     assert "unknown setting" in text and "HH:MM" in text and "not an email address" in text
 
 
 def test_source_kinds_and_options_are_checked(tmp_path: Path) -> None:
     p = tmp_path / "bad.toml"
-    p.write_text(BAD.replace('colour = "blue"', "").replace('"7am"', '"07:00"')
-                 .replace("Mars/Olympus", "Europe/London").replace('"Bad Id"', '"ok"')
-                 .replace("names = []", 'names = ["X School"]').replace('"not-an-email"', '"a@b.org"'))
+    p.write_text(
+        BAD.replace('colour = "blue"', "")
+        .replace('"7am"', '"07:00"')
+        .replace("Mars/Olympus", "Europe/London")
+        .replace('"Bad Id"', '"ok"')
+        .replace("names = []", 'names = ["X School"]')
+        .replace('"not-an-email"', '"a@b.org"')
+    )
     with pytest.raises(ConfigError) as err:
         load_settings(p)
     by_key = {prob.key: prob.message for prob in err.value.problems}
@@ -114,3 +125,18 @@ def test_check_config_command(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["--config", str(p), "check-config"])
     assert bad.exit_code == 2
     assert "schedule.digest_time" in bad.output and "Traceback" not in bad.output
+
+
+def test_credentials_from_environment_reach_sources_of_their_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.config import SourceConfig, source_options
+
+    monkeypatch.setenv("MONITOR_CREDENTIALS__BLUESKY__APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+    s = load_settings(BUNDLED_EXAMPLE)
+    sky = SourceConfig(kind="bluesky", name="sky", handle="me.bsky.social")  # type: ignore[call-arg]
+    opts = source_options(s, sky)
+    assert opts == {"handle": "me.bsky.social", "app_password": "abcd-efgh-ijkl-mnop"}
+    assert "abcd" not in repr(s)  # secrets never show in reprs or logs
+    feed = SourceConfig(kind="feed", name="f", url="https://example.org/rss")  # type: ignore[call-arg]
+    assert "app_password" not in source_options(s, feed)

@@ -18,13 +18,19 @@ def test_compose_parses_and_names_real_settings(monkeypatch: pytest.MonkeyPatch)
     doc = yaml.safe_load((ROOT / "docker/compose.yml").read_text())
     assert {"app", "db", "mail"} <= set(doc["services"])
     env = doc["services"]["app"]["environment"]
-    overrides = {k: v.replace("${POSTGRES_PASSWORD:-change-me}", "pw") for k, v in env.items() if k != "MONITOR_CONFIG"}
+    overrides = {
+        k: v.replace("${POSTGRES_PASSWORD:-change-me}", "pw")
+        for k, v in env.items()
+        if k != "MONITOR_CONFIG"
+    }
     for k, v in overrides.items():
         monkeypatch.setenv(k, str(v))
     # Every variable must be accepted by the real settings loader (an unknown one is an error).
     s = load_settings(BUNDLED_EXAMPLE)
     assert s.database_url.startswith("postgresql+psycopg://")
-    assert s.mail.smtp_host == "mail" and s.mail.smtp_port == 1025 and s.mail.smtp_security == "none"
+    assert (
+        s.mail.smtp_host == "mail" and s.mail.smtp_port == 1025 and s.mail.smtp_security == "none"
+    )
     assert s.web.host == "0.0.0.0"
     mounted = doc["services"]["app"]["volumes"][0].split(":")[0]
     assert (ROOT / "docker" / mounted).resolve() == BUNDLED_EXAMPLE.resolve()

@@ -17,10 +17,15 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feed-corpus"
 
 
 def _corpus_dir() -> Path:
-    for candidate in (CORPUS, Path(__file__).resolve().parent.parent.parent / "shared/data/feed-corpus"):
+    for candidate in (
+        CORPUS,
+        Path(__file__).resolve().parent.parent.parent / "shared/data/feed-corpus",
+    ):
         if candidate.is_dir():
             return candidate
-    raise AssertionError(f"feed corpus not found at {CORPUS}; CI provides ../shared beside the checkout")
+    raise AssertionError(
+        f"feed corpus not found at {CORPUS}; CI provides ../shared beside the checkout"
+    )
 
 
 def test_whole_corpus_through_the_collector(server: FixtureServer) -> None:
@@ -28,8 +33,12 @@ def test_whole_corpus_through_the_collector(server: FixtureServer) -> None:
     files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.name != "LICENSE")
     assert len(files) > 2000
     for i, f in enumerate(files):
-        server.routes[f"/c/{i}"] = Reply(200, f.read_bytes(), {"content-type": "application/xml"}, conditional=False)
-    client = GuardedClient(ClientConfig(allow_private=("127.0.0.1",), per_host_interval_seconds=0, timeout_seconds=10))
+        server.routes[f"/c/{i}"] = Reply(
+            200, f.read_bytes(), {"content-type": "application/xml"}, conditional=False
+        )
+    client = GuardedClient(
+        ClientConfig(allow_private=("127.0.0.1",), per_host_interval_seconds=0, timeout_seconds=10)
+    )
     collector = FeedCollector()
     items = parsed_ok = parse_errors = 0
     slowest = (0.0, "")
@@ -45,7 +54,11 @@ def test_whole_corpus_through_the_collector(server: FixtureServer) -> None:
                 parsed_ok += 1
                 items += len(got.items)
                 for it in got.items:
-                    assert isinstance(it.title, str) and isinstance(it.text, str) and isinstance(it.external_id, str)
+                    assert (
+                        isinstance(it.title, str)
+                        and isinstance(it.text, str)
+                        and isinstance(it.external_id, str)
+                    )
                     assert it.url is None or isinstance(it.url, str)
                     assert it.author is None or isinstance(it.author, str)
             took = time.perf_counter() - t0
@@ -55,7 +68,7 @@ def test_whole_corpus_through_the_collector(server: FixtureServer) -> None:
         client.close()
     print(
         f"\nfeed corpus: {len(files)} files, {parsed_ok} parsed, {parse_errors} clear parse/fetch errors, "
-        f"{items} items, 0 unhandled exceptions; slowest {slowest[1]} {slowest[0]*1000:.0f} ms"
+        f"{items} items, 0 unhandled exceptions; slowest {slowest[1]} {slowest[0] * 1000:.0f} ms"
     )
     assert parsed_ok > 1500
 

@@ -21,8 +21,8 @@ from monitor.commands.alerts import outbox_cmd
 from monitor.config import Settings
 from monitor.store import Store
 from tests.alerts_support import (
-    SmtpServer,
     Pki,
+    SmtpServer,
     free_port,
     make_pki,
     make_settings,
@@ -49,15 +49,31 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def _queue(store: Store, settings: Settings, n: int, now: datetime = T0) -> int:
     total = 0
     for i in range(n):
-        _, q = store_mention(store, settings, title=f"Leak number {i}", text=f"Ankermoor password: Secret{i}!",
-                             categories=["data_leak"], urgent=True, now=now)
+        _, q = store_mention(
+            store,
+            settings,
+            title=f"Leak number {i}",
+            text=f"Ankermoor password: Secret{i}!",
+            categories=["data_leak"],
+            urgent=True,
+            now=now,
+        )
         total += q
     return total
 
 
 def _plain(tmp_path: Path, port: int, **mail: object) -> Settings:
-    return make_settings(tmp_path, mail={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
-                                         "retry_base_seconds": 60, "retry_max_seconds": 600, **mail})
+    return make_settings(
+        tmp_path,
+        mail={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_security": "none",
+            "retry_base_seconds": 60,
+            "retry_max_seconds": 600,
+            **mail,
+        },
+    )
 
 
 def test_server_down_then_back_delivers_everything_once(tmp_path: Path) -> None:
@@ -71,7 +87,9 @@ def test_server_down_then_back_delivers_everything_once(tmp_path: Path) -> None:
         r = dispatch_pending(store, settings, SmtpTransport(settings.mail), now)
         down_runs.append(r)
         now += timedelta(minutes=15)
-    assert all(r.sent == 0 and r.retrying == 1 and r.stopped and "refused" in r.stopped for r in down_runs)
+    assert all(
+        r.sent == 0 and r.retrying == 1 and r.stopped and "refused" in r.stopped for r in down_runs
+    )
     srv.start()
     try:
         # Temporary refusals (451) are retried too, without losing or doubling anything.
@@ -102,9 +120,16 @@ def test_permanent_failure_is_a_dead_letter_listed_by_outbox_and_retryable(tmp_p
         r = dispatch_pending(store, settings, SmtpTransport(settings.mail), T0)
         assert (r.sent, r.retrying, r.dead) == (0, 0, queued)
         dead = outbox.list_notices(store, "dead")
-        assert len(dead) == queued and all("550" in (d.last_error or "") and d.attempts == 1 for d in dead)
+        assert len(dead) == queued and all(
+            "550" in (d.last_error or "") and d.attempts == 1 for d in dead
+        )
         # A later run does not try a dead letter again.
-        assert dispatch_pending(store, settings, SmtpTransport(settings.mail), T0 + timedelta(days=1)).dead == 0
+        assert (
+            dispatch_pending(
+                store, settings, SmtpTransport(settings.mail), T0 + timedelta(days=1)
+            ).dead
+            == 0
+        )
         store.close()
 
         app = App()
@@ -163,16 +188,32 @@ def test_backoff_doubles_and_untried_notices_keep_their_turn(tmp_path: Path) -> 
     store.close()
 
 
-def _tls_settings(tmp_path: Path, port: int, security: str, ca: Path | None, **mail: object) -> Settings:
-    return make_settings(tmp_path, mail={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": security,
-                                         "smtp_ca_file": str(ca) if ca else "", "smtp_timeout_seconds": 5, **mail})
+def _tls_settings(
+    tmp_path: Path, port: int, security: str, ca: Path | None, **mail: object
+) -> Settings:
+    return make_settings(
+        tmp_path,
+        mail={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_security": security,
+            "smtp_ca_file": str(ca) if ca else "",
+            "smtp_timeout_seconds": 5,
+            **mail,
+        },
+    )
 
 
 def _send_one(settings: Settings) -> None:
     from email.message import EmailMessage
 
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = settings.mail.from_address, "a@b.example", "t", "<t@x>"
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = (
+        settings.mail.from_address,
+        "a@b.example",
+        "t",
+        "<t@x>",
+    )
     msg.set_content("hello")
     t = SmtpTransport(settings.mail)
     try:
@@ -182,17 +223,27 @@ def _send_one(settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
-def test_tls_fails_closed_on_untrusted_or_wrong_host_certificates(tmp_path: Path, pki: Pki, security: str) -> None:
+def test_tls_fails_closed_on_untrusted_or_wrong_host_certificates(
+    tmp_path: Path, pki: Pki, security: str
+) -> None:
     cases = [("self_signed", pki.ca_cert), ("self_signed", None), ("wrong_host", pki.ca_cert)]
     for which, ca in cases:
         ctx = pki.server_context(which)
-        kwargs = {"tls_context": ctx, "require_starttls": True} if security == "starttls" else {"ssl_context": ctx}
+        kwargs = (
+            {"tls_context": ctx, "require_starttls": True}
+            if security == "starttls"
+            else {"ssl_context": ctx}
+        )
         with smtp_server(**kwargs) as srv:
             settings = _tls_settings(tmp_path, srv.port, security, ca)
             with pytest.raises(DeliveryError) as err:
                 _send_one(settings)
             msg = str(err.value)
-            assert "certificate" in msg and "could not be verified" in msg and "nothing was sent" in msg, msg
+            assert (
+                "certificate" in msg
+                and "could not be verified" in msg
+                and "nothing was sent" in msg
+            ), msg
             if which == "wrong_host":
                 assert "127.0.0.1" in msg
             assert err.value.temporary and err.value.connection
@@ -209,14 +260,25 @@ def test_tls_with_trusted_ca_and_login_delivers(tmp_path: Path, pki: Pki, securi
         if security == "starttls"
         else {"ssl_context": ctx, "auth_require_tls": False}
     )
-    with smtp_server(authenticator=password_auth("mailer", "s3cret"), auth_required=True, **kwargs) as srv:
-        settings = _tls_settings(tmp_path, srv.port, security, pki.ca_cert, smtp_username="mailer", smtp_password="s3cret")
+    with smtp_server(
+        authenticator=password_auth("mailer", "s3cret"), auth_required=True, **kwargs
+    ) as srv:
+        settings = _tls_settings(
+            tmp_path,
+            srv.port,
+            security,
+            pki.ca_cert,
+            smtp_username="mailer",
+            smtp_password="s3cret",
+        )
         store = Store.open(settings.database_url)
         queued = _queue(store, settings, 1)
         r = dispatch_pending(store, settings, transport_for(settings.mail), T0)
         assert r.sent == queued == len(srv.handler.received)
         store.close()
-        bad = _tls_settings(tmp_path, srv.port, security, pki.ca_cert, smtp_username="mailer", smtp_password="wrong")
+        bad = _tls_settings(
+            tmp_path, srv.port, security, pki.ca_cert, smtp_username="mailer", smtp_password="wrong"
+        )
         with pytest.raises(DeliveryError, match="refused the login"):
             _send_one(bad)
 
@@ -264,7 +326,9 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path, silent_server: in
     assert err.value.temporary
 
 
-def test_without_smtp_host_messages_are_eml_files_and_a_resend_replaces_the_file(tmp_path: Path) -> None:
+def test_without_smtp_host_messages_are_eml_files_and_a_resend_replaces_the_file(
+    tmp_path: Path,
+) -> None:
     settings = make_settings(tmp_path)
     assert isinstance(transport_for(settings.mail), FileTransport)
     store = Store.open(settings.database_url)

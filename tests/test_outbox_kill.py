@@ -59,7 +59,9 @@ recipients = ["head@ankermoor.example.org"]
 
 
 @pytest.mark.slow
-def test_sigkill_twenty_times_while_sending_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigkill_twenty_times_while_sending_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for k in list(os.environ):
         if k.startswith("MONITOR_"):
             monkeypatch.delenv(k)
@@ -72,8 +74,15 @@ def test_sigkill_twenty_times_while_sending_loses_nothing(tmp_path: Path, monkey
 
         now = datetime.now(UTC)
         for i in range(NOTICES):
-            store_mention(store, settings, title=f"Leak {i:03d} at Ankermoor", text=f"Ankermoor password: Key{i:03d}!",
-                          categories=["data_leak"], urgent=True, now=now)
+            store_mention(
+                store,
+                settings,
+                title=f"Leak {i:03d} at Ankermoor",
+                text=f"Ankermoor password: Key{i:03d}!",
+                categories=["data_leak"],
+                urgent=True,
+                now=now,
+            )
         assert len(outbox.list_notices(store, "pending", limit=1000)) == NOTICES
 
         env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -81,8 +90,14 @@ def test_sigkill_twenty_times_while_sending_loses_nothing(tmp_path: Path, monkey
         kills = finished_runs = 0
 
         def spawn() -> subprocess.Popen[bytes]:
-            return subprocess.Popen([sys.executable, "-c", CHILD, str(cfg)], cwd=tmp_path, env=env,
-                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(cfg)],
+                cwd=tmp_path,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
 
         def go(child: subprocess.Popen[bytes]) -> None:
             assert child.stdin is not None
@@ -97,7 +112,9 @@ def test_sigkill_twenty_times_while_sending_loses_nothing(tmp_path: Path, monkey
             while child.poll() is None and len(received) < target:
                 time.sleep(0.001)
             if child.poll() is None:
-                time.sleep(rng.random() * 0.01)  # somewhere in the next message: render, send, record
+                time.sleep(
+                    rng.random() * 0.01
+                )  # somewhere in the next message: render, send, record
                 child.send_signal(signal.SIGKILL)
                 child.wait()
                 kills += 1
@@ -126,7 +143,11 @@ def test_sigkill_twenty_times_while_sending_loses_nothing(tmp_path: Path, monkey
         msg = r.message
         by_subject[str(msg["Subject"]).strip()].add(str(msg["Message-ID"]))
     assert len(by_subject) == NOTICES  # 0 lost
-    assert all(len(ids) == 1 for ids in by_subject.values())  # a duplicate has its twin's Message-ID
+    assert all(
+        len(ids) == 1 for ids in by_subject.values()
+    )  # a duplicate has its twin's Message-ID
     assert {i for ids in by_subject.values() for i in ids} == {r.message_id for r in rows}
     duplicates = len(received) - NOTICES
-    print(f"kills={kills} delivered={len(received)} distinct={len(by_subject)} duplicates={duplicates}")
+    print(
+        f"kills={kills} delivered={len(received)} distinct={len(by_subject)} duplicates={duplicates}"
+    )

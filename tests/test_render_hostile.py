@@ -9,9 +9,8 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
-from email.message import EmailMessage
 from email.header import decode_header, make_header
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.policy import SMTP, compat32
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,11 +26,22 @@ from tests.alerts_support import assess
 
 CORPUS = Path("/work/shared/data/feed-corpus/wellformed/sanitize")
 if not CORPUS.exists():  # the data folder sits next to the repository in other checkouts
-    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feed-corpus" / "wellformed" / "sanitize"
+    CORPUS = (
+        Path(__file__).resolve().parents[2]
+        / "shared"
+        / "data"
+        / "feed-corpus"
+        / "wellformed"
+        / "sanitize"
+    )
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-ACADEMY = AcademyConfig(id="ankermoor", display_name="Ankermoor Primary Academy", names=("Ankermoor",),
-                        recipients=("head@ankermoor.example.org",))
+ACADEMY = AcademyConfig(
+    id="ankermoor",
+    display_name="Ankermoor Primary Academy",
+    names=("Ankermoor",),
+    recipients=("head@ankermoor.example.org",),
+)
 PROVIDER = Subscriber("breach@provider.example.com", ("ankermoor",), ("data_leak", "pupil_image"))
 
 HEADER_TRICKS = [
@@ -70,13 +80,13 @@ HOSTILE_URLS = [
 ]
 HTML_TRICKS = [
     '<img src="http://tracker.example/p.gif" onerror="alert(1)">',
-    "<a href=\"javascript:alert(1)\">click</a>",
+    '<a href="javascript:alert(1)">click</a>',
     "<svg onload=alert(1)>",
     "<iframe src=https://evil.example></iframe>",
     "<style>@import url(http://evil.example/x.css)</style>",
     "<meta http-equiv=refresh content='0;url=http://evil.example'>",
     "<link rel=stylesheet href=http://evil.example/x.css>",
-    "\"><script>alert(1)</script>",
+    '"><script>alert(1)</script>',
     "</p><script src=//evil.example/x.js></script>",
     "<body onload=alert(1)>",
 ]
@@ -99,7 +109,13 @@ def hostile_inputs(n: int = 1000) -> list[tuple[str, str, str | None]]:
         out.append((title, text, next(urls)))
     while len(out) < n:
         i = len(out)
-        out.append((next(tricks) + " " + next(html), next(html) + " Ankermoor " + next(tricks) + corpus[i % len(corpus)][1][:500], next(urls)))
+        out.append(
+            (
+                next(tricks) + " " + next(html),
+                next(html) + " Ankermoor " + next(tricks) + corpus[i % len(corpus)][1][:500],
+                next(urls),
+            )
+        )
     return out[:n]
 
 
@@ -111,7 +127,20 @@ class Audit(HTMLParser):
         self.problems: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "iframe", "object", "embed", "img", "link", "svg", "form", "base", "frame", "applet", "style"):
+        if tag in (
+            "script",
+            "iframe",
+            "object",
+            "embed",
+            "img",
+            "link",
+            "svg",
+            "form",
+            "base",
+            "frame",
+            "applet",
+            "style",
+        ):
             self.problems.append(f"<{tag}>")
         if tag == "meta" and any(k == "http-equiv" for k, _ in attrs):
             self.problems.append("<meta http-equiv>")
@@ -120,7 +149,10 @@ class Audit(HTMLParser):
                 self.problems.append(f"{tag} {k}=")
             value = "".join((v or "").split()).lower()
             if k in ("href", "src", "action", "background", "style") and (
-                "javascript:" in value or "vbscript:" in value or value.startswith("data:") or "url(" in value
+                "javascript:" in value
+                or "vbscript:" in value
+                or value.startswith("data:")
+                or "url(" in value
             ):
                 self.problems.append(f"{tag} {k}={v!r}")
             if k == "href" and not value.startswith(("http://", "https://")):
@@ -129,15 +161,31 @@ class Audit(HTMLParser):
 
 def _mention(i: int, title: str, text: str, url: str | None) -> Mention:
     return Mention(
-        id=i, organisation="ankermoor", source_key="ankermoor/feed", external_id=str(i), url=url,
-        canonical_url=url, title=title, text=text, author=None, published_at=NOW, first_seen_at=NOW,
-        has_media=False, fingerprint=f"fp{i}", cluster_id=f"c-{i}", matched_name="Ankermoor",
+        id=i,
+        organisation="ankermoor",
+        source_key="ankermoor/feed",
+        external_id=str(i),
+        url=url,
+        canonical_url=url,
+        title=title,
+        text=text,
+        author=None,
+        published_at=NOW,
+        first_seen_at=NOW,
+        has_media=False,
+        fingerprint=f"fp{i}",
+        cluster_id=f"c-{i}",
+        matched_name="Ankermoor",
     )
 
 
 def _envelope(i: int) -> Envelope:
-    return Envelope(f"<m{i}@ankermoor.example.org>", "monitor@ankermoor.example.org", NOW,
-                    f"https://monitor.example.org/unsubscribe?token=t{i}")
+    return Envelope(
+        f"<m{i}@ankermoor.example.org>",
+        "monitor@ankermoor.example.org",
+        NOW,
+        f"https://monitor.example.org/unsubscribe?token=t{i}",
+    )
 
 
 def _wire(msg: EmailMessage) -> Message:
@@ -148,7 +196,7 @@ def _wire(msg: EmailMessage) -> Message:
 def _check(msg: EmailMessage, expected_headers: list[str]) -> list[str]:
     problems: list[str] = []
     wire = _wire(msg)
-    names = [k.lower() for k in wire.keys()]
+    names = [k.lower() for k in wire]
     if names != expected_headers:
         problems.append(f"headers {names}")
     raw_subject = re.sub(r"\r?\n(?=[ \t])", "", wire["Subject"])  # RFC 5322 unfolding
@@ -169,7 +217,7 @@ def _check(msg: EmailMessage, expected_headers: list[str]) -> list[str]:
 
 
 def _headers_of(kind_msg: EmailMessage) -> list[str]:
-    return [k.lower() for k in _wire(kind_msg).keys()]
+    return [k.lower() for k in _wire(kind_msg)]
 
 
 def test_one_thousand_hostile_mentions_make_safe_emails() -> None:
@@ -178,8 +226,15 @@ def test_one_thousand_hostile_mentions_make_safe_emails() -> None:
     benign = _mention(0, "Ankermoor fete", "Lovely day", "https://news.example.org/a")
     a0 = assess(benign.title, benign.text, ["data_leak"], urgent=True)
     incident = rules.new_incident(benign)
-    base = rules.urgent_notices(benign, a0, ACADEMY, [PROVIDER], opted_out=frozenset(), incident=incident,
-                                base_url="https://monitor.example.org")
+    base = rules.urgent_notices(
+        benign,
+        a0,
+        ACADEMY,
+        [PROVIDER],
+        opted_out=frozenset(),
+        incident=incident,
+        base_url="https://monitor.example.org",
+    )
     expected = {n.kind: _headers_of(render(n, _envelope(0))) for n in base}
     assert set(expected) == {"urgent", "provider"}
 
@@ -190,24 +245,75 @@ def test_one_thousand_hostile_mentions_make_safe_emails() -> None:
         m = _mention(i, title, text, url)
         a = assess(title, text, ["data_leak", "harassment"], urgent=True)
         rows.append((m, a))
-        for n in rules.urgent_notices(m, a, ACADEMY, [PROVIDER], opted_out=frozenset(), incident=incident,
-                                      base_url="https://monitor.example.org"):
+        for n in rules.urgent_notices(
+            m,
+            a,
+            ACADEMY,
+            [PROVIDER],
+            opted_out=frozenset(),
+            incident=incident,
+            base_url="https://monitor.example.org",
+        ):
             problems = _check(render(n, _envelope(i)), expected[n.kind])
             rendered += 1
             if problems:
                 failures[i] = problems
-    # Digests of the same mentions, 50 at a time (with a hostile source error in the health section).
-    health = [SourceHealth("ankermoor/feed", "feed", "failing", None, 3, HEADER_TRICKS[0] + HTML_TRICKS[0], None, 0, False)]
+    # Digests of the same mentions, 50 at a time (a hostile source error in the health section).
+    health = [
+        SourceHealth(
+            "ankermoor/feed",
+            "feed",
+            "failing",
+            None,
+            3,
+            HEADER_TRICKS[0] + HTML_TRICKS[0],
+            None,
+            0,
+            False,
+        )
+    ]
     digest_headers: list[str] | None = None
     for k in range(0, len(rows), 50):
-        content = build_digest(ACADEMY, rows[k : k + 50], health, [HTML_TRICKS[1]], date(2026, 11, 28),
-                               (NOW - timedelta(days=1), NOW), "https://monitor.example.org")
-        n = Notice("digest", "ankermoor", ACADEMY.display_name, "head@ankermoor.example.org", "2026-11-28", None, content)
+        content = build_digest(
+            ACADEMY,
+            rows[k : k + 50],
+            health,
+            [HTML_TRICKS[1]],
+            date(2026, 11, 28),
+            (NOW - timedelta(days=1), NOW),
+            "https://monitor.example.org",
+        )
+        n = Notice(
+            "digest",
+            "ankermoor",
+            ACADEMY.display_name,
+            "head@ankermoor.example.org",
+            "2026-11-28",
+            None,
+            content,
+        )
         msg = render(n, _envelope(10_000 + k))
         digest_headers = digest_headers or _headers_of(
-            render(Notice("digest", "ankermoor", "Ankermoor", "head@ankermoor.example.org", "d", None,
-                          build_digest(ACADEMY, [], [], [], date(2026, 11, 28), (NOW - timedelta(days=1), NOW),
-                                       "https://monitor.example.org")), _envelope(0))
+            render(
+                Notice(
+                    "digest",
+                    "ankermoor",
+                    "Ankermoor",
+                    "head@ankermoor.example.org",
+                    "d",
+                    None,
+                    build_digest(
+                        ACADEMY,
+                        [],
+                        [],
+                        [],
+                        date(2026, 11, 28),
+                        (NOW - timedelta(days=1), NOW),
+                        "https://monitor.example.org",
+                    ),
+                ),
+                _envelope(0),
+            )
         )
         problems = _check(msg, digest_headers)
         rendered += 1
@@ -220,8 +326,12 @@ def test_one_thousand_hostile_mentions_make_safe_emails() -> None:
 def test_only_http_links_survive_and_excerpts_are_short() -> None:
     for url in HOSTILE_URLS:
         safe = rules.safe_url(url)
-        assert safe is None or (safe.startswith(("http://", "https://")) and '"' not in safe and "\n" not in safe)
+        assert safe is None or (
+            safe.startswith(("http://", "https://")) and '"' not in safe and "\n" not in safe
+        )
     m = _mention(1, "x" * 1000, "word " * 1000, None)
-    facts = rules.mention_facts(m, assess(m.title, m.text, ["reputation"], urgent=False), "https://m.example")
+    facts = rules.mention_facts(
+        m, assess(m.title, m.text, ["reputation"], urgent=False), "https://m.example"
+    )
     assert len(facts.excerpt) <= rules.EXCERPT_CHARS and facts.excerpt.endswith("…")
     assert len(facts.title) <= rules.TITLE_CHARS

@@ -69,3 +69,11 @@ def test_no_hits_keeps_the_cursor(server: FixtureServer) -> None:
     with make_client() as client:
         got = run("hackernews", spec_for("hackernews", {"base_url": server.url("")}), state, client)
     assert got.items == () and json.loads(got.state.cursor or "") == {"since": 1795863750}
+
+
+def test_hits_at_or_before_the_cursor_are_not_returned_again(server: FixtureServer) -> None:
+    server.routes[PATH] = fixture("hackernews/first.json")  # a server ignoring numericFilters
+    state = SourceState(cursor=json.dumps({"since": 1795860720}))  # the story's own time
+    with make_client() as client:
+        got = run("hackernews", spec_for("hackernews", {"base_url": server.url("")}), state, client)
+    assert [i.external_id for i in got.items] == ["hn:45870107"]

@@ -148,3 +148,13 @@ def test_empty_timeline_keeps_the_cursor(server: FixtureServer) -> None:
         got = run("mastodon", spec, state, client)
     assert got.items == ()
     assert json.loads(got.state.cursor or "")["min_id"] == {key: "113560000000000301"}
+
+
+def test_a_server_ignoring_min_id_returns_nothing_old(server: FixtureServer) -> None:
+    server.routes[TAG] = fixture("mastodon/tag-first.json")  # answers the same page whatever min_id
+    spec = spec_for("mastodon", {"instances": [server.url("")], "hashtags": ["AnkermoorPrimary"]})
+    key = f"127.0.0.1:{server.port}#ankermoorprimary"
+    state = SourceState(cursor=json.dumps({"min_id": {key: "113559000000000207"}}))
+    with make_client() as client:
+        got = run("mastodon", spec, state, client)
+    assert [i.author for i in got.items] == ["@ankerdad@mastodon.example"]  # only the newer one

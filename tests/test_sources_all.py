@@ -248,3 +248,44 @@ def test_all_kinds_in_one_cycle(
     )
     assert again.exit_code == 0, again.output
     assert "0 new mentions" in again.output and "0 failed" in again.output, again.output
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_check_source_runs_each_configured_kind(
+    kind: str, tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for k in list(__import__("os").environ):
+        if k.startswith("MONITOR_"):
+            monkeypatch.delenv(k)
+    _serve_all(server)
+    cfg = write_config(tmp_path, server, ALL_SOURCES)
+    name = kind.replace("_", "-")
+    result = CliRunner().invoke(
+        cli, ["--config", str(cfg), "check-source", "--source", f"ankermoor/{name}"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"source:   ankermoor/{name} ({kind})" in result.output
+    m = re.search(r"matching: (\d+) of (\d+) items", result.output)
+    assert m and int(m.group(2)) > 0 and int(m.group(1)) > 0, result.output
+    # A dry run: nothing was stored.
+    listed = CliRunner().invoke(cli, ["--config", str(cfg), "mentions", "--json"])
+    assert listed.output.strip() == ""
+
+
+def test_check_source_needs_credentials_and_unknown_source(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    cfg = write_config(
+        tmp_path,
+        server,
+        '\n[[academies.sources]]\nkind = "bluesky"\nname = "sky"\nbase_url = "{base}"\n',
+    )
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "check-source", "--source", "ankermoor/sky"])
+    assert r.exit_code == 6 and "needs_credentials" in r.output and "app password" in r.output
+    assert server.hits == {}  # no request was made without credentials
+    r = CliRunner().invoke(
+        cli, ["--config", str(cfg), "check-source", "--source", "ankermoor/nope"]
+    )
+    assert r.exit_code == 2 and "ankermoor/sky" in r.output
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "check-source"])
+    assert r.exit_code == 2

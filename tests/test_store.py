@@ -40,14 +40,28 @@ def test_scheduling_state_round_trip(tmp_path: Path) -> None:
     assert [r.key for r in store.due_sources(now, ["a/one"])] == ["a/one"]
     later = datetime(2026, 11, 28, 7, 15, tzinfo=UTC)
     with store.transaction() as tx:
-        tx.source_succeeded("a/one", SourceState('"e1"', "Sat, 28 Nov 2026 07:00:00 GMT", "c"), now, later,
-                            not_modified=False, newest_item=None)
+        tx.source_succeeded(
+            "a/one",
+            SourceState('"e1"', "Sat, 28 Nov 2026 07:00:00 GMT", "c"),
+            now,
+            later,
+            not_modified=False,
+            newest_item=None,
+        )
     row = store.source("a/one")
     assert row.state == SourceState('"e1"', "Sat, 28 Nov 2026 07:00:00 GMT", "c")
     assert row.next_check_at == later and row.last_success_at == now
     assert store.due_sources(now, ["a/one"]) == []
     with store.transaction() as tx:
-        assert tx.source_failed("a/one", "timed out", later, later, ) == 1
+        assert (
+            tx.source_failed(
+                "a/one",
+                "timed out",
+                later,
+                later,
+            )
+            == 1
+        )
         assert tx.source_failed("a/one", "timed out", later, later) == 2
     assert store.source("a/one").last_error == "timed out"
     store.close()

@@ -41,7 +41,9 @@ class Clock:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Settings, Store, str, Clock]]:
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Settings, Store, str, Clock]]:
     for k in list(__import__("os").environ):
         if k.startswith("MONITOR_"):
             monkeypatch.delenv(k)
@@ -51,7 +53,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Setti
     store = Store.open(settings.database_url)
     clock = Clock()
     app = create_app(settings, store, lambda: {"ok": True, "sources": 3}, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -79,25 +83,40 @@ def _sent_to(tmp_path: Path, rcpt: str) -> list[EmailMessage]:
 def _link(msg: EmailMessage, path: str) -> str:
     body = msg.get_body(("plain",))
     assert body is not None
-    m = re.search(r"(http://127\.0\.0\.1:\d+/" + path + r"\?token=[A-Za-z0-9_-]+)", str(body.get_content()))
+    m = re.search(
+        r"(http://127\.0\.0\.1:\d+/" + path + r"\?token=[A-Za-z0-9_-]+)", str(body.get_content())
+    )
     assert m, body.get_content()
     return m.group(1)
 
 
 def _urgent(store: Store, settings: Settings, title: str, now: datetime) -> int:
-    _, queued = store_mention(store, settings, title=title, text=f"Ankermoor password: {title[-4:]}Zz9!",
-                              categories=["data_leak"], urgent=True, now=now)
+    _, queued = store_mention(
+        store,
+        settings,
+        title=title,
+        text=f"Ankermoor password: {title[-4:]}Zz9!",
+        categories=["data_leak"],
+        urgent=True,
+        now=now,
+    )
     return queued
 
 
-def test_subscribe_confirm_notice_unsubscribe(env: tuple[Settings, Store, str, Clock], tmp_path: Path) -> None:
+def test_subscribe_confirm_notice_unsubscribe(
+    env: tuple[Settings, Store, str, Clock], tmp_path: Path
+) -> None:
     settings, store, base, clock = env
     app = App()
     app._settings = settings
     res = CliRunner().invoke(subscribers, ["add", PROVIDER, "--name", "IT provider"], obj=app)
     assert res.exit_code == 0 and "confirmation email queued" in res.output, res.output
     res = CliRunner().invoke(subscribers, ["list"], obj=app)
-    assert PROVIDER in res.output and "pending" in res.output and "data_leak, pupil_image" in res.output
+    assert (
+        PROVIDER in res.output
+        and "pending" in res.output
+        and "data_leak, pupil_image" in res.output
+    )
 
     # Before confirming: an urgent leak reaches the recipients, not the provider.
     assert _urgent(store, settings, "Leak A001", clock.now) == 2
@@ -109,8 +128,11 @@ def test_subscribe_confirm_notice_unsubscribe(env: tuple[Settings, Store, str, C
     with httpx.Client(timeout=10) as http:
         # GET shows a button and changes nothing (mail scanners open links).
         page = http.get(confirm_url)
-        assert page.status_code == 200 and "<form method=\"post\"" in page.text
-        assert page.headers["referrer-policy"] == "no-referrer" and "default-src 'none'" in page.headers["content-security-policy"]
+        assert page.status_code == 200 and '<form method="post"' in page.text
+        assert (
+            page.headers["referrer-policy"] == "no-referrer"
+            and "default-src 'none'" in page.headers["content-security-policy"]
+        )
         assert _urgent(store, settings, "Leak B002", clock.now) == 2  # still not confirmed
         # The form's POST confirms.
         action = re.search(r'action="([^"]+)"', page.text)
@@ -134,8 +156,11 @@ def test_subscribe_confirm_notice_unsubscribe(env: tuple[Settings, Store, str, C
         assert one_click == _link(notice, "unsubscribe")
 
         # RFC 8058 one-click: a POST with the fixed body, no cookies, no page first.
-        r = http.post(one_click, content=b"List-Unsubscribe=One-Click",
-                      headers={"content-type": "application/x-www-form-urlencoded"})
+        r = http.post(
+            one_click,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert r.status_code == 200 and "You are unsubscribed" in r.text
         assert "Already unsubscribed" in http.post(one_click).text
         # An old confirm link does not undo the unsubscribe.
@@ -148,7 +173,9 @@ def test_subscribe_confirm_notice_unsubscribe(env: tuple[Settings, Store, str, C
     assert "unsubscribed" in res.output
 
 
-def test_recipients_can_unsubscribe_too_and_links_expire(env: tuple[Settings, Store, str, Clock], tmp_path: Path) -> None:
+def test_recipients_can_unsubscribe_too_and_links_expire(
+    env: tuple[Settings, Store, str, Clock], tmp_path: Path
+) -> None:
     settings, store, base, clock = env
     assert _urgent(store, settings, "Leak E005", clock.now) == 2
     dispatch_pending(store, settings, transport_for(settings.mail), clock.now)
@@ -169,8 +196,15 @@ def test_recipients_can_unsubscribe_too_and_links_expire(env: tuple[Settings, St
 
 def test_mention_page_is_redacted(env: tuple[Settings, Store, str, Clock]) -> None:
     settings, store, base, clock = env
-    m, _ = store_mention(store, settings, title="Ankermoor <script>alert(1)</script> leak",
-                         text="Call 07700 900123 about Oliver Smith in year 6", categories=["data_leak"], urgent=False, now=clock.now)
+    m, _ = store_mention(
+        store,
+        settings,
+        title="Ankermoor <script>alert(1)</script> leak",
+        text="Call 07700 900123 about Oliver Smith in year 6",
+        categories=["data_leak"],
+        urgent=False,
+        now=clock.now,
+    )
     with httpx.Client(timeout=10) as http:
         page = http.get(f"{base}/mentions/{m.id}")
         assert page.status_code == 200

@@ -36,7 +36,9 @@ def subscribers() -> None:
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--academy", "academies", multiple=True, help="Academy id (repeat for several). Default: all.")
+@click.option(
+    "--academy", "academies", multiple=True, help="Academy id (repeat for several). Default: all."
+)
 @click.option(
     "--category",
     "categories",
@@ -46,13 +48,21 @@ def subscribers() -> None:
 )
 @click.option("--name", default="", help="Who they are, e.g. the provider's company name.")
 @click.pass_obj
-def subscribers_add(app: App, email: str, academies: tuple[str, ...], categories: tuple[str, ...], name: str) -> None:
+def subscribers_add(
+    app: App, email: str, academies: tuple[str, ...], categories: tuple[str, ...], name: str
+) -> None:
     """Subscribe EMAIL and queue the confirmation email."""
     settings = settings_or_exit(app)
     store = app.store()
     try:
         result = subscriptions.add(
-            store, settings, email, academies=academies, categories=categories, name=name, now=_now()
+            store,
+            settings,
+            email,
+            academies=academies,
+            categories=categories,
+            name=name,
+            now=_now(),
         )
     except subscriptions.SubscriptionError as exc:
         fail(str(exc))
@@ -80,15 +90,30 @@ def subscribers_list(app: App) -> None:
     finally:
         store.close()
     if not rows:
-        click.echo("No subscribers yet. Add a provider with `mention-monitor subscribers add EMAIL`.")
+        click.echo(
+            "No subscribers yet. Add a provider with `mention-monitor subscribers add EMAIL`."
+        )
         return
     click.echo(
         table(
-            ["email", "role", "status", "academies", "categories", "since (UTC)", "confirmed (UTC)"],
+            [
+                "email",
+                "role",
+                "status",
+                "academies",
+                "categories",
+                "since (UTC)",
+                "confirmed (UTC)",
+            ],
             [
                 [
-                    r.email, r.role, r.status, ", ".join(r.academies), ", ".join(r.categories) or "all",
-                    _when(r.created_at), _when(r.confirmed_at),
+                    r.email,
+                    r.role,
+                    r.status,
+                    ", ".join(r.academies),
+                    ", ".join(r.categories) or "all",
+                    _when(r.created_at),
+                    _when(r.confirmed_at),
                 ]
                 for r in rows
             ],
@@ -128,7 +153,9 @@ def subscribers_confirm(app: App, email: str | None, token: str | None) -> None:
             outcome = subscriptions.confirm(store, token, _now())
             if outcome in (subscriptions.Outcome.INVALID, subscriptions.Outcome.EXPIRED):
                 fail(f"the token is {outcome.value}")
-            click.echo("Confirmed." if outcome is subscriptions.Outcome.DONE else "Already confirmed.")
+            click.echo(
+                "Confirmed." if outcome is subscriptions.Outcome.DONE else "Already confirmed."
+            )
             return
         assert email is not None
         if not subscriptions.confirm_by_admin(store, email, _now()):
@@ -146,7 +173,9 @@ def subscribers_confirm(app: App, email: str | None, token: str | None) -> None:
     show_default=True,
 )
 @click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--retry-dead", is_flag=True, help="Queue every dead letter again with fresh attempts.")
+@click.option(
+    "--retry-dead", is_flag=True, help="Queue every dead letter again with fresh attempts."
+)
 @click.pass_obj
 def outbox_cmd(app: App, status: str, limit: int, retry_dead: bool) -> None:
     """Emails waiting, sent, and dead (given up) with the reason, newest first."""
@@ -169,12 +198,30 @@ def outbox_cmd(app: App, status: str, limit: int, retry_dead: bool) -> None:
         return
     click.echo(
         table(
-            ["id", "kind", "academy", "to", "status", "tries", "created (UTC)", "sent / next (UTC)", "subject / reason"],
+            [
+                "id",
+                "kind",
+                "academy",
+                "to",
+                "status",
+                "tries",
+                "created (UTC)",
+                "sent / next (UTC)",
+                "subject / reason",
+            ],
             [
                 [
-                    r.id, r.kind, r.academy_id, r.recipient, r.status, r.attempts, _when(r.created_at),
-                    _when(r.sent_at) if r.status == "sent" else (_when(r.next_attempt_at) if r.status == "pending" else ""),
-                    (r.last_error if r.status in ("dead", "cancelled") or (r.status == "pending" and r.last_error) else r.subject)[:100],
+                    r.id,
+                    r.kind,
+                    r.academy_id,
+                    r.recipient,
+                    r.status,
+                    r.attempts,
+                    _when(r.created_at),
+                    _when(r.sent_at)
+                    if r.status == "sent"
+                    else (_when(r.next_attempt_at) if r.status == "pending" else ""),
+                    ((r.last_error or r.subject) if r.status != "sent" else r.subject)[:100],
                 ]
                 for r in rows
             ],
@@ -183,7 +230,9 @@ def outbox_cmd(app: App, status: str, limit: int, retry_dead: bool) -> None:
 
 
 @click.command("digest")
-@click.option("--preview", is_flag=True, required=True, help="Write the digest to a file; send nothing.")
+@click.option(
+    "--preview", is_flag=True, required=True, help="Write the digest to a file; send nothing."
+)
 @click.option("--academy", "academy_id", help="Academy id. Default: the first one.")
 @click.option("--date", "digest_date", help="Digest date YYYY-MM-DD. Default: the next one due.")
 @click.option(
@@ -193,9 +242,11 @@ def outbox_cmd(app: App, status: str, limit: int, retry_dead: bool) -> None:
     "Default: digest-<academy>-<date>.eml here.",
 )
 @click.pass_obj
-def digest_cmd(app: App, preview: bool, academy_id: str | None, digest_date: str | None, out: str | None) -> None:
+def digest_cmd(
+    app: App, preview: bool, academy_id: str | None, digest_date: str | None, out: str | None
+) -> None:
     """Preview a daily digest exactly as it would be sent, without sending it."""
-    from monitor.health import source_health
+    from monitor.health import SourceHealth, source_health
     from monitor.runner import configured_sources
 
     settings = settings_or_exit(app)
@@ -215,7 +266,7 @@ def digest_cmd(app: App, preview: bool, academy_id: str | None, digest_date: str
         sources = configured_sources(settings)
         store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in sources), now)
 
-        def health(aid: str) -> list:  # type: ignore[type-arg]
+        def health(aid: str) -> list[SourceHealth]:
             return source_health(store, [s for s in sources if s.academy_id == aid], now)
 
         d, msg = preview_digest(store, settings, academy, d, now, health)

@@ -31,7 +31,9 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     m = re.fullmatch(r"(\d+)\s*([mhd])", value.strip())
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        return now - {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+        return (
+            now - {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+        )
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
@@ -49,7 +51,11 @@ def check_config(app: App) -> None:
     s = settings_or_exit(app)
     click.echo(f"Configuration OK: {find_config_path(app.config_path, os.environ)}")
     click.echo(f"  database: {s.database_url}")
-    mail = f"SMTP {s.mail.smtp_host}:{s.mail.smtp_port}" if s.mail.smtp_host else f".eml files in {s.mail.outbox_dir}/"
+    mail = (
+        f"SMTP {s.mail.smtp_host}:{s.mail.smtp_port}"
+        if s.mail.smtp_host
+        else f".eml files in {s.mail.outbox_dir}/"
+    )
     click.echo(f"  mail: {mail}")
     for a in s.academies:
         kinds = ", ".join(sorted({src.kind for src in a.sources})) or "none"
@@ -68,14 +74,18 @@ def _stats_row(s: CollectStats) -> list[object]:
         s.duplicates,
         "yes" if s.not_modified else "",
         f"{s.seconds:.1f}s",
-        (s.error or "; ".join(s.notes))[:90],
+        (s.error or s.attention or "; ".join(s.notes))[:90],
     ]
 
 
 @click.command("collect")
 @click.option("--once", is_flag=True, required=True, help="Run every due source once, then exit.")
-@click.option("--all", "run_all", is_flag=True, help="Run every source now, even those not yet due.")
-@click.option("--no-score", is_flag=True, help="Store matches without scoring them (faster; no alerts).")
+@click.option(
+    "--all", "run_all", is_flag=True, help="Run every source now, even those not yet due."
+)
+@click.option(
+    "--no-score", is_flag=True, help="Store matches without scoring them (faster; no alerts)."
+)
 @click.pass_obj
 def collect(app: App, once: bool, run_all: bool, no_score: bool) -> None:
     """Fetch every due source, store new mentions of your academies, and print a table.
@@ -94,16 +104,36 @@ def collect(app: App, once: bool, run_all: bool, no_score: bool) -> None:
             return
         results: list[CollectStats] = []
         if sys.stderr.isatty():
-            with click.progressbar(todo, label="Collecting", file=sys.stderr, item_show_func=lambda s: s.key if s else "") as bar:
+            with click.progressbar(
+                todo,
+                label="Collecting",
+                file=sys.stderr,
+                item_show_func=lambda s: s.key if s else "",
+            ) as bar:
                 for src in bar:
                     results.append(runner.run_source(src))
         else:
             for src in todo:
                 results.append(runner.run_source(src))
-        headers = ["source", "fetched", "new", "relevant", "duplicates", "not modified", "time", "error"]
+        headers = [
+            "source",
+            "fetched",
+            "new",
+            "relevant",
+            "duplicates",
+            "not modified",
+            "time",
+            "error",
+        ]
         click.echo(table(headers, [_stats_row(r) for r in results]))
         failed = sum(1 for r in results if r.error)
-        click.echo(f"\n{len(results)} sources, {sum(r.new for r in results)} new mentions, {failed} failed.")
+        attention = sum(1 for r in results if r.attention)
+        summary = (
+            f"\n{len(results)} sources, {sum(r.new for r in results)} new mentions, {failed} failed"
+        )
+        if attention:
+            summary += f", {attention} need attention (see `mention-monitor sources`)"
+        click.echo(summary + ".")
     finally:
         closer()
 
@@ -119,7 +149,9 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
     settings_or_exit(app)
     store = app.store()
     try:
-        rows = store.mentions(since=parse_since(since, datetime.now(UTC)), organisation=academy, limit=limit)
+        rows = store.mentions(
+            since=parse_since(since, datetime.now(UTC)), organisation=academy, limit=limit
+        )
     finally:
         store.close()
     if as_json:
@@ -147,8 +179,22 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
     out = []
     for m, a in rows:
         cats = ", ".join(a.categories) if a else "(not scored)"
-        out.append([m.id, m.first_seen_at.strftime("%Y-%m-%d %H:%M"), m.organisation, m.source_key.split("/", 1)[-1], (a.severity.value if a else ""), cats or "-", m.title[:60]])
-    click.echo(table(["id", "first seen (UTC)", "academy", "source", "severity", "categories", "title"], out))
+        out.append(
+            [
+                m.id,
+                m.first_seen_at.strftime("%Y-%m-%d %H:%M"),
+                m.organisation,
+                m.source_key.split("/", 1)[-1],
+                (a.severity.value if a else ""),
+                cats or "-",
+                m.title[:60],
+            ]
+        )
+    click.echo(
+        table(
+            ["id", "first seen (UTC)", "academy", "source", "severity", "categories", "title"], out
+        )
+    )
 
 
 @click.command("sources")
@@ -180,7 +226,15 @@ def sources_cmd(app: App) -> None:
         ]
         for h in health
     ]
-    headers = ["source", "kind", "state", "last success (UTC)", "errors in a row", "items 7d", "detail"]
+    headers = [
+        "source",
+        "kind",
+        "state",
+        "last success (UTC)",
+        "errors in a row",
+        "items 7d",
+        "detail",
+    ]
     click.echo(table(headers, rows))
 
 

@@ -13,7 +13,9 @@ from monitor.models import ScoringInput
 
 
 @click.command("rescore")
-@click.option("--since", help="Only mentions first seen since: 24h, 7d, or an ISO date. Default: all.")
+@click.option(
+    "--since", help="Only mentions first seen since: 24h, 7d, or an ISO date. Default: all."
+)
 @click.option("--academy", help="Only this academy id.")
 @click.pass_obj
 def rescore(app: App, since: str | None, academy: str | None) -> None:
@@ -37,14 +39,24 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
         chunks = [rows[i : i + batch] for i in range(0, len(rows), batch)]
         with click.progressbar(chunks, label="Rescoring", file=sys.stderr) as bar:
             for chunk in bar:
-                inputs = [ScoringInput(m.title, m.text, m.has_media, m.fingerprint) for m, _ in chunk]
+                inputs = [
+                    ScoringInput(m.title, m.text, m.has_media, m.fingerprint) for m, _ in chunk
+                ]
                 fresh = scorer.assess(inputs)
                 for (_, old), new in zip(chunk, fresh, strict=True):
-                    if old is None or set(old.categories) != set(new.categories) or old.severity != new.severity:
+                    if (
+                        old is None
+                        or set(old.categories) != set(new.categories)
+                        or old.severity != new.severity
+                    ):
                         changed += 1
                     urgent += new.urgent
-                store.save_assessments([(m.id, a) for (m, _), a in zip(chunk, fresh, strict=True)], datetime.now(UTC))
-        click.echo(f"Rescored {len(rows)} mentions with {scorer.model_version}: {changed} changed, {urgent} urgent.")
+                store.save_assessments(
+                    [(m.id, a) for (m, _), a in zip(chunk, fresh, strict=True)], datetime.now(UTC)
+                )
+        click.echo(
+            f"Rescored {len(rows)} mentions with {scorer.model_version}: {changed} changed, {urgent} urgent."
+        )
     finally:
         store.close()
 
@@ -56,7 +68,14 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
 @click.option("--containing", help="Every mention whose title or text contains this text.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def erase(app: App, ids: tuple[int, ...], url: str | None, author: str | None, containing: str | None, yes: bool) -> None:
+def erase(
+    app: App,
+    ids: tuple[int, ...],
+    url: str | None,
+    author: str | None,
+    containing: str | None,
+    yes: bool,
+) -> None:
     """Erase mentions and everything derived from them (assessment, embedding, unsent email).
 
     For a subject's erasure request, or to remove something that should never have been kept.

@@ -41,7 +41,7 @@ def status(app: App, as_json: bool) -> None:
 
     Exit status 0 when healthy, 1 when the scheduler is not running or sources are failing.
     """
-    from alerts.outbox import outbox_backlog
+    from alerts.outbox import counts
     from monitor.health import source_health
     from monitor.runner import configured_sources
 
@@ -54,7 +54,7 @@ def status(app: App, as_json: bool) -> None:
         health = source_health(store, srcs, now)
         last_tick = store.get_state("last_tick_at")
         last_cycle = store.get_state("last_cycle_at")
-        backlog = outbox_backlog(store)
+        backlog = counts(store).get("pending", 0)
     finally:
         store.close()
     alive = bool(last_tick) and now - datetime.fromisoformat(last_tick) < HEARTBEAT_STALE  # type: ignore[arg-type]
@@ -65,17 +65,26 @@ def status(app: App, as_json: bool) -> None:
         "last_cycle_at": last_cycle,
         "outbox_backlog": backlog,
         "sources": len(health),
-        "failing_sources": [{"source": h.key, "state": h.state, "reason": h.advice or h.last_error} for h in failing],
+        "failing_sources": [
+            {"source": h.key, "state": h.state, "reason": h.advice or h.last_error} for h in failing
+        ],
     }
     if as_json:
         click.echo(json.dumps(doc))
     else:
-        click.echo(f"scheduler: {'running' if alive else 'NOT running'} (last tick {last_tick or 'never'})")
+        click.echo(
+            f"scheduler: {'running' if alive else 'NOT running'} (last tick {last_tick or 'never'})"
+        )
         click.echo(f"last cycle: {last_cycle or 'never'}")
         click.echo(f"outbox backlog: {backlog}")
         click.echo(f"sources: {len(health)}, failing or needing attention: {len(failing)}")
         if failing:
-            click.echo(table(["source", "state", "reason"], [[h.key, h.state, (h.advice or h.last_error or "")[:90]] for h in failing]))
+            click.echo(
+                table(
+                    ["source", "state", "reason"],
+                    [[h.key, h.state, (h.advice or h.last_error or "")[:90]] for h in failing],
+                )
+            )
     raise SystemExit(0 if alive and not failing else 1)
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import ColumnElement, Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,7 +102,9 @@ def _mention(r: MentionRecord) -> Mention:
 def assessment_from_record(r: AssessmentRecord) -> Assessment:
     return Assessment(
         probabilities=dict(r.probabilities),
-        categories=tuple(r.corrected_categories if r.corrected_categories is not None else r.categories),
+        categories=tuple(
+            r.corrected_categories if r.corrected_categories is not None else r.categories
+        ),
         severity=Severity(r.severity),
         reason=r.reason,
         evidence=tuple(Evidence(**e) for e in r.evidence),
@@ -248,7 +250,14 @@ class Tx:
             rec.last_item_at = max(rec.last_item_at or newest_item, newest_item)
 
     def source_failed(
-        self, key: str, reason: str, now: datetime, next_check: datetime, *, status: str = "error", advice: str | None = None
+        self,
+        key: str,
+        reason: str,
+        now: datetime,
+        next_check: datetime,
+        *,
+        status: str = "error",
+        advice: str | None = None,
     ) -> int:
         """Record a failure; returns the new count of consecutive errors."""
         rec = self._source(key)
@@ -303,7 +312,14 @@ class Store:
                 rec = have.get(key)
                 if rec is None:
                     tx.session.add(
-                        SourceRecord(key=key, academy_id=academy_id, kind=kind, next_check_at=now, status="new", consecutive_errors=0)
+                        SourceRecord(
+                            key=key,
+                            academy_id=academy_id,
+                            kind=kind,
+                            next_check_at=now,
+                            status="new",
+                            consecutive_errors=0,
+                        )
                     )
                 elif rec.kind != kind:
                     # A changed kind means a different source: forget the old cursor and validators.
@@ -400,7 +416,9 @@ class Store:
                 corrected = old.corrected_categories if old else None
                 tx.add_assessment(mention_id, a, now)
                 if corrected is not None:
-                    tx.session.get_one(AssessmentRecord, mention_id).corrected_categories = corrected
+                    tx.session.get_one(
+                        AssessmentRecord, mention_id
+                    ).corrected_categories = corrected
 
     def find_mention_ids(
         self,
@@ -412,7 +430,7 @@ class Store:
     ) -> list[int]:
         """Mentions to erase: by id, by (canonical) URL, by author, or containing a text."""
         with self.transaction() as tx:
-            conds = []
+            conds: list[ColumnElement[bool]] = []
             if ids:
                 conds.append(MentionRecord.id.in_(list(ids)))
             if url:
@@ -447,7 +465,9 @@ class Store:
             old = select(MentionRecord.id).where(
                 MentionRecord.first_seen_at < cutoff, MentionRecord.kept.is_(False)
             )
-            return _delete_mentions(tx.session, list(tx.session.scalars(old)), keep_pending_notices=True)
+            return _delete_mentions(
+                tx.session, list(tx.session.scalars(old)), keep_pending_notices=True
+            )
 
 
 def _delete_mentions(session: Session, ids: list[int], *, keep_pending_notices: bool) -> int:
@@ -464,8 +484,17 @@ def _delete_mentions(session: Session, ids: list[int], *, keep_pending_notices: 
         notices = notices.where(NoticeRecord.status != "pending")
     session.execute(notices)
     # Another stored mention may share the text (another academy): keep its embedding.
-    still_used = set(session.scalars(select(MentionRecord.fingerprint).where(
-        MentionRecord.fingerprint.in_(fps), MentionRecord.id.not_in(ids))))
-    session.execute(delete(EmbeddingRecord).where(EmbeddingRecord.fingerprint.in_([f for f in fps if f not in still_used])))
+    still_used = set(
+        session.scalars(
+            select(MentionRecord.fingerprint).where(
+                MentionRecord.fingerprint.in_(fps), MentionRecord.id.not_in(ids)
+            )
+        )
+    )
+    session.execute(
+        delete(EmbeddingRecord).where(
+            EmbeddingRecord.fingerprint.in_([f for f in fps if f not in still_used])
+        )
+    )
     session.execute(delete(MentionRecord).where(MentionRecord.id.in_(ids)))
     return len(ids)

@@ -165,7 +165,9 @@ class NoticeRecord(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
     payload: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|dead|cancelled
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending|sent|dead|cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -190,7 +192,9 @@ class SubscriberRecord(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     academies: Mapped[list[str]] = mapped_column(JSON)
     categories: Mapped[list[str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|active|unsubscribed
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending|active|unsubscribed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -59,10 +59,19 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
         "You will not receive any more of these emails. Anything still waiting to be sent to "
         "you has been cancelled.",
     ),
-    ("unsubscribe", Outcome.ALREADY): ("Already unsubscribed", "This address was already unsubscribed."),
+    ("unsubscribe", Outcome.ALREADY): (
+        "Already unsubscribed",
+        "This address was already unsubscribed.",
+    ),
 }
-_EXPIRED = ("This link has expired", "Links in these emails expire. Ask the academy to send a new one.")
-_INVALID = ("This link is not valid", "The link may be incomplete, or it was meant for something else.")
+_EXPIRED = (
+    "This link has expired",
+    "Links in these emails expire. Ask the academy to send a new one.",
+)
+_INVALID = (
+    "This link is not valid",
+    "The link may be incomplete, or it was meant for something else.",
+)
 
 
 def _page(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -86,7 +95,9 @@ def create_app(
     def healthz(request: Request) -> Response:
         doc = health()
         ok = bool(doc.get("ok", True)) if isinstance(doc, dict) else True
-        return JSONResponse(doc, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            doc, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"}
+        )
 
     def _link(request: Request, action: str, purpose: Purpose, button: str, intro: str) -> Response:
         token = request.query_params.get("token", "")
@@ -98,7 +109,14 @@ def create_app(
                 return _message(*_INVALID, status=404)
             if state is TokenState.EXPIRED:
                 return _message(*_EXPIRED, status=410)
-            return _page("action.html", title=button, intro=intro, button=button, action=f"/{action}", token=token)
+            return _page(
+                "action.html",
+                title=button,
+                intro=intro,
+                button=button,
+                action=f"/{action}",
+                token=token,
+            )
         # POST: the button, or an RFC 8058 one-click POST (body "List-Unsubscribe=One-Click").
         fn = subscriptions.confirm if purpose is Purpose.CONFIRM else subscriptions.unsubscribe
         outcome = fn(store, token, now)
@@ -110,13 +128,19 @@ def create_app(
 
     def confirm(request: Request) -> Response:
         return _link(
-            request, "confirm", Purpose.CONFIRM, "Confirm the subscription",
+            request,
+            "confirm",
+            Purpose.CONFIRM,
+            "Confirm the subscription",
             "Press the button to start receiving breach notifications from Mention Monitor.",
         )
 
     def unsubscribe(request: Request) -> Response:
         return _link(
-            request, "unsubscribe", Purpose.UNSUBSCRIBE, "Unsubscribe",
+            request,
+            "unsubscribe",
+            Purpose.UNSUBSCRIBE,
+            "Unsubscribe",
             "Press the button to stop receiving these emails from Mention Monitor.",
         )
 
@@ -132,7 +156,12 @@ def create_app(
             return _message("Not found", "There is no such mention.", status=404)
         m, a = row
         facts = rules.mention_facts(m, a, settings.web.public_base_url)
-        return _page("mention.html", title=facts.title, m=facts, severity=a.severity.value if a else "not assessed")
+        return _page(
+            "mention.html",
+            title=facts.title,
+            m=facts,
+            severity=a.severity.value if a else "not assessed",
+        )
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -148,5 +177,7 @@ def _one_mention(store: Store, mention_id: int) -> tuple[Mention, Assessment | N
         m = s.get(MentionRecord, mention_id)
         if m is None:
             return None
-        a = s.scalars(select(AssessmentRecord).where(AssessmentRecord.mention_id == mention_id)).first()
+        a = s.scalars(
+            select(AssessmentRecord).where(AssessmentRecord.mention_id == mention_id)
+        ).first()
         return _mention(m), (assessment_from_record(a) if a is not None else None)
