@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv run test lint format clean
+.PHONY: venv run demo test lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -19,6 +19,9 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/mention-monitor run
+
+demo: $(STAMP)
+	$(VENV)/bin/mention-monitor demo
 
 test: $(STAMP)
 	$(PY) -m pytest

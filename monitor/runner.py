@@ -286,12 +286,11 @@ def _unique(cands: list[Candidate]) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     out = []
     for c in cands:
+        # One batch is one source: its own id and the text decide (posts may share a page URL).
         keys = {
             (c.match.organisation, "fp:" + c.fingerprint),
             (c.match.organisation, "id:" + c.item.external_id),
         }
-        if c.canonical_url:
-            keys.add((c.match.organisation, "url:" + c.canonical_url))
         if keys & seen:
             continue
         seen |= keys

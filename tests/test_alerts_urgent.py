@@ -93,6 +93,7 @@ def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(
             assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             excerpt_html = msg.get_body(("html",)).get_content()
             assert "<script" not in excerpt_html.lower()
+        print(received[0].message.get_body(("plain",)).get_content())  # shown in the report
         # A second dispatch sends nothing more.
         again = dispatch_pending(store, settings, SmtpTransport(settings.mail), NOW)
         assert again.sent == 0 and len(srv.handler.received) == queued

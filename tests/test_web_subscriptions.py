@@ -111,6 +111,7 @@ def test_subscribe_confirm_notice_unsubscribe(
     app._settings = settings
     res = CliRunner().invoke(subscribers, ["add", PROVIDER, "--name", "IT provider"], obj=app)
     assert res.exit_code == 0 and "confirmation email queued" in res.output, res.output
+    clock.now = datetime.now(UTC)  # the command queued the confirmation at the real time
     res = CliRunner().invoke(subscribers, ["list"], obj=app)
     assert (
         PROVIDER in res.output

@@ -137,7 +137,12 @@ class Tx:
             MentionRecord.fingerprint == c.fingerprint,
         ]
         if c.canonical_url:
-            conds.append(MentionRecord.canonical_url == c.canonical_url)
+            # The same article reached through another source. Within one source, posts may share
+            # a page URL (a forum thread, a review page): there the source's own id decides.
+            conds.append(
+                (MentionRecord.canonical_url == c.canonical_url)
+                & (MentionRecord.source_key != c.item.source_key)
+            )
         row = self.session.scalars(
             select(MentionRecord).where(MentionRecord.organisation == org, or_(*conds)).limit(1)
         ).first()
