@@ -7,7 +7,7 @@ import click
 
 from monitor import __version__
 from monitor.app import App
-from monitor.commands import core, data, demo, scoring, service
+from monitor.commands import alerts, core, data, demo, scoring, service
 from monitor.commands.check_source import check_source
 
 
@@ -30,7 +30,15 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = App(config_path)
 
 
-for command in [*core.COMMANDS, check_source, *service.COMMANDS, *scoring.COMMANDS, *data.COMMANDS, *demo.COMMANDS]:
+for command in [
+    *core.COMMANDS,
+    check_source,
+    *service.COMMANDS,
+    *scoring.COMMANDS,
+    *data.COMMANDS,
+    *demo.COMMANDS,
+    *alerts.COMMANDS,
+]:
     cli.add_command(command)
 
 

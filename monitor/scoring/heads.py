@@ -53,28 +53,41 @@ def normalise_for_ngrams(text: str) -> str:
     return _URL.sub(" URL ", _USER.sub(" @user ", text)).lower()
 
 
+class NgramCounts:
+    """Hashed word (1-2) and char_wb (2-5) n-gram counts of a batch, computed once and shared by
+    every head that reads n-grams (hashing is most of their cost), plus the lexicon counts."""
+
+    _word = HashingVectorizer(
+        n_features=2**WORD_BITS,
+        ngram_range=(1, 2),
+        alternate_sign=False,
+        norm=None,
+        preprocessor=normalise_for_ngrams,
+        token_pattern=r"(?u)\b\w+\b|[!?]+|[^\w\s]",  # noqa: S106
+    )
+    _char = HashingVectorizer(
+        n_features=2**CHAR_BITS,
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        alternate_sign=False,
+        norm=None,
+        preprocessor=normalise_for_ngrams,
+    )
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.word: sparse.csr_matrix = self._word.transform(texts)
+        self.char: sparse.csr_matrix = self._char.transform(texts)
+        self.lexicon = np.asarray([lexicon_features(t) for t in texts], dtype=np.float32).reshape(
+            len(texts), -1
+        )
+
+
 class TextHasher:
-    """Stateless hashed word (1-2) + char_wb (2-5) n-grams, idf-weighted, each block l2-normed."""
+    """idf weights over the shared hashed n-gram counts; each block sublinear-tf, l2-normed."""
 
     def __init__(self, idf_word: np.ndarray, idf_char: np.ndarray) -> None:
         self.idf_word = idf_word.astype(np.float32)
         self.idf_char = idf_char.astype(np.float32)
-        self.word = HashingVectorizer(
-            n_features=2**WORD_BITS,
-            ngram_range=(1, 2),
-            alternate_sign=False,
-            norm=None,
-            preprocessor=normalise_for_ngrams,
-            token_pattern=r"(?u)\b\w+\b|[!?]+|[^\w\s]",  # noqa: S106
-        )
-        self.char = HashingVectorizer(
-            n_features=2**CHAR_BITS,
-            analyzer="char_wb",
-            ngram_range=(2, 5),
-            alternate_sign=False,
-            norm=None,
-            preprocessor=normalise_for_ngrams,
-        )
 
     @property
     def dim(self) -> int:
@@ -82,13 +95,16 @@ class TextHasher:
 
     @staticmethod
     def raw(texts: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-        h = TextHasher(np.ones(2**WORD_BITS), np.ones(2**CHAR_BITS))
-        return h.word.transform(texts), h.char.transform(texts)
+        counts = NgramCounts(texts)
+        return counts.word, counts.char
+
+    def weigh(self, counts: NgramCounts) -> sparse.csr_matrix:
+        return sparse.hstack(
+            [_tfidf(counts.word, self.idf_word), _tfidf(counts.char, self.idf_char)], format="csr"
+        )
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        w = self.word.transform(texts)
-        c = self.char.transform(texts)
-        return sparse.hstack([_tfidf(w, self.idf_word), _tfidf(c, self.idf_char)], format="csr")
+        return self.weigh(NgramCounts(texts))
 
 
 def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
@@ -129,16 +145,24 @@ class HostilityHead:
     text: LinearHead  # over [hashed n-grams | embedding * emb_weight | lexicon counts]
     emb_weight: float
 
-    def proba(self, texts: Sequence[str], emb: np.ndarray) -> np.ndarray:
-        return self.text.proba(hostility_matrix(self.hasher, texts, emb, self.emb_weight))
+    def proba(self, texts: Sequence[str] | NgramCounts, emb: np.ndarray) -> np.ndarray:
+        counts = texts if isinstance(texts, NgramCounts) else NgramCounts(texts)
+        return self.text.proba(hostility_matrix(self.hasher, counts, emb, self.emb_weight))
 
 
 def hostility_matrix(
-    hasher: TextHasher, texts: Sequence[str], emb: np.ndarray, emb_weight: float
+    hasher: TextHasher,
+    texts: Sequence[str] | NgramCounts,
+    emb: np.ndarray,
+    emb_weight: float,
 ) -> sparse.csr_matrix:
-    lex = np.asarray([lexicon_features(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+    counts = texts if isinstance(texts, NgramCounts) else NgramCounts(texts)
     return sparse.hstack(
-        [hasher.transform(texts), sparse.csr_matrix(emb * emb_weight), sparse.csr_matrix(lex)],
+        [
+            hasher.weigh(counts),
+            sparse.csr_matrix(emb * emb_weight),
+            sparse.csr_matrix(counts.lexicon),
+        ],
         format="csr",
     )
 

@@ -23,7 +23,7 @@ from monitor.scoring.embeddings import (
     MemoryEmbeddingCache,
     text_fingerprint,
 )
-from monitor.scoring.heads import Heads, HeadsError, policy_features
+from monitor.scoring.heads import Heads, HeadsError, NgramCounts, policy_features
 from monitor.scoring.pii import find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
 
@@ -94,8 +94,9 @@ class Scorer:
         clean = [model_text(t) for t in texts]
         found = [find_personal_data(t) for t in texts]
         signals = [leak_signals(ev, t) for ev, t in zip(found, texts, strict=True)]
+        counts = NgramCounts(clean)  # hashed once, shared by both hostility heads
         host = np.stack(
-            [self.heads.hostility[k].proba(clean, emb) for k in ("offensive", "hate")], axis=1
+            [self.heads.hostility[k].proba(counts, emb) for k in ("offensive", "hate")], axis=1
         )
         x = policy_features(
             emb, clean, has_media, host, signals, self.heads.prototypes, self.heads.proto_owner

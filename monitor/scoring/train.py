@@ -25,6 +25,7 @@ from monitor.scoring.heads import (
     Heads,
     HostilityHead,
     LinearHead,
+    NgramCounts,
     TextHasher,
     fit_idf,
     hostility_matrix,
@@ -146,9 +147,9 @@ def train_hostility(
     progress(f"  {folder.name}: embedding {len(texts)} tweets (cached after the first run)")
     emb = embed_texts(embedder, cache, texts)
     clean = [model_text(t) for t in texts]
-    w, c = TextHasher.raw(clean)
-    hasher = TextHasher(fit_idf(w), fit_idf(c))
-    x = hostility_matrix(hasher, clean, emb, HOSTILITY_EMB_WEIGHT)
+    counts = NgramCounts(clean)
+    hasher = TextHasher(fit_idf(counts.word), fit_idf(counts.char))
+    x = hostility_matrix(hasher, counts, emb, HOSTILITY_EMB_WEIGHT)
     progress(f"  {folder.name}: fitting ({x.shape[1]} features, 3-fold out-of-fold threshold)")
     head, oof = fit_linear(x, y, HOSTILITY_C, folds=3)
     thr, cv_f1 = _best_threshold(oof, y)
@@ -180,7 +181,8 @@ def policy_matrix(
     emb = embed_texts(embedder, cache, texts)
     found = [find_personal_data(t) for t in texts]
     signals = [leak_signals(f, t) for f, t in zip(found, texts, strict=True)]
-    host = np.stack([hostility[k].proba(clean, emb) for k in ("offensive", "hate")], axis=1)
+    counts = NgramCounts(clean)
+    host = np.stack([hostility[k].proba(counts, emb) for k in ("offensive", "hate")], axis=1)
     x = policy_features(
         emb, clean, [e.has_media for e in examples], host, signals, prototypes, owner
     )
