@@ -17,7 +17,7 @@ from monitor.config import ScoringSettings
 from monitor.models import ScoringInput, scoring_text
 from monitor.scoring import MemoryEmbeddingCache, load_scorer
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mentions-dev.jsonl"
+DEV = Path(__file__).resolve().parents[1] / "monitor" / "scoring" / "data" / "mentions-dev.jsonl"
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ class Catcher:
         self.controller.start()
 
 
-def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], threading.Event]:
+def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], threading.Event, list[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(cfg), "run"],
@@ -79,15 +79,25 @@ def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], threading.Eve
         cwd=tmp,
     )
     started = threading.Event()
+    lines: list[bytes] = []
 
     def watch() -> None:
         assert proc.stderr is not None
         for line in proc.stderr:
+            lines.append(line)
             if b'"service started"' in line:
                 started.set()
+        started.set()  # the process ended: stop waiting (the caller checks why)
 
     threading.Thread(target=watch, daemon=True).start()
-    return proc, started
+    return proc, started, lines
+
+
+def _wait_started(
+    proc: subprocess.Popen[bytes], started: threading.Event, lines: list[bytes]
+) -> None:
+    ok = started.wait(120) and any(b'"service started"' in line for line in lines)
+    assert ok, b"".join(lines[-20:]).decode(errors="replace") or "the service did not start"
 
 
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: FixtureServer) -> None:
@@ -117,8 +127,8 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
 
     kills_during_work = 0
     for _ in range(KILLS):
-        proc, started = _start(cfg, tmp_path)
-        assert started.wait(120), "the service did not start"
+        proc, started, lines = _start(cfg, tmp_path)
+        _wait_started(proc, started, lines)
         time.sleep(rng.uniform(0.0, 2.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -126,8 +136,8 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
         proc.wait(10)
 
     # A last, undisturbed run finishes whatever is left; then stop it properly.
-    proc, started = _start(cfg, tmp_path)
-    assert started.wait(120)
+    proc, started, lines = _start(cfg, tmp_path)
+    _wait_started(proc, started, lines)
     db = settings.database_url.removeprefix("sqlite:///")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

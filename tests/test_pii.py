@@ -1,5 +1,11 @@
 """Personal-data detectors and redaction (pure; no model)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from monitor.scoring.pii import find_personal_data, redact
 
 
@@ -47,3 +53,107 @@ def test_spans_index_into_text_and_bad_input():
     assert text[ev.start : ev.end] == ev.text == "07700 900456"
     assert find_personal_data("") == [] and redact("") == ""
     assert redact("\x00\x01 😀😀 " * 1000).startswith("\x00")
+
+
+# Realistic leak shapes: (text, secrets that must not survive redaction, kinds that must be found).
+LEAKS = [
+    ("login password: Hunter22!", ["Hunter22!"], {"credential"}),
+    (
+        "The admin password was 'Ankermoor2026!' in a public config file.",
+        ["Ankermoor2026"],
+        {"credential"},
+    ),
+    (
+        "Staff wifi password for the hall is Oak2024 and the office PIN 4821",
+        ["Oak2024", "4821"],
+        {"credential"},
+    ),
+    ("username: jsmith password: bluebell", ["jsmith", "bluebell"], {"credential"}),
+    ("MIS login for the office PC: Kestrel#9", ["Kestrel#9"], {"credential"}),
+    (
+        "Tom B 12/03/2015 reading age 8, Amira K 04/07/2015 reading age 7, "
+        "Josh P 21/01/2015 reading age 9.",
+        ["Tom B", "Amira", "Josh P", "12/03/2015", "04/07/2015", "21/01/2015"],
+        {"class_list", "dob"},
+    ),
+    (
+        "Spelling test 4K: Ruby S 18/20, Kacper W 12/20, Zayn A 20/20, Elsie T 9/20",
+        ["Ruby S", "Kacper", "Zayn", "Elsie"],
+        {"class_list"},
+    ),
+    (
+        "Medical register (office copy): Isla M (3P) – anaphylaxis, epipen in office; "
+        "Harvey D (3P) – asthma, inhaler",
+        ["Isla M", "Harvey D"],
+        {"child_health", "child_name"},
+    ),
+    (
+        "Safeguarding note: Noah Williams in Year 5 was referred to social services "
+        "after a disclosure on Tuesday.",
+        ["Noah Williams"],
+        {"child_health"},
+    ),
+    (
+        "Mr Daniel Hughes (Year 6 teacher), DOB 14/02/1979, lives at 22 Larch Grove, B78 2PQ, "
+        "mobile 07700 900214",
+        ["14/02/1979", "Larch Grove", "B78 2PQ", "900214"],
+        {"dob", "address", "postcode", "phone"},
+    ),
+    ("Leo Carter, date of birth 3 May 2016, is in Year 4", ["3 May 2016"], {"dob"}),
+    ("Maisie Hart 09.11.2017 EHCP review", ["09.11.2017"], {"dob"}),
+    ("Our daughter Poppy was born in 2018 and starts in Reception", ["2018"], {"dob"}),
+]
+
+
+@pytest.mark.parametrize(("text", "secrets", "expected"), LEAKS)
+def test_leak_shapes_are_found_and_redacted(text: str, secrets: list[str], expected: set[str]):
+    assert expected <= kinds(text)
+    out = redact(text)
+    for secret in secrets:
+        assert secret not in out, (secret, out)
+    assert "removed]" in out
+
+
+BENIGN = [
+    "Open evening Friday 14 November, 6-8pm in the hall. All welcome!",
+    "Spring term runs from 1 April to 23 May; INSET day on Monday 2 June.",
+    "Ankermoor Primary was rated Good by Ofsted on 12 March 2015, Mrs Patel said.",
+    "The school opened in 1998 and moved to its new building in 2012.",
+    "Sports Day 14/07/2019 was a scorcher, Year 5 won the tug of war.",
+    "Forgot my password for the parent app again, the login page is so slow.",
+    "Reminder: pin the poster up by the office, the login screen is fixed now.",
+    "Year R, Year 1 and Year 2 nativity rehearsals this week.",
+    "Key Stage 2 results were published on 10 July 2024.",
+    "We're hiring a Year 3 teacher, start date 1 September, apply by 30 May.",
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_no_false_alarms_on_benign_posts(text: str):
+    assert not [e for e in find_personal_data(text) if e.kind != "role_email"], text
+    assert redact(text) == text
+
+
+def test_job_ad_redacts_only_the_recruitment_mailbox():
+    text = "Teaching assistant wanted from 1 April. Apply to recruitment@ankermoor.example.org"
+    out = redact(text)
+    assert "from 1 April" in out and "Teaching assistant" in out
+    assert {e.kind for e in find_personal_data(text)} <= {"role_email"}
+
+
+def test_importing_pii_and_taxonomy_does_not_load_the_model_stack():
+    code = (
+        "import sys, monitor.scoring.pii, monitor.scoring.taxonomy\n"
+        "heavy = [m for m in ('sklearn', 'scipy', 'torch', 'sentence_transformers') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "", out.stdout
+    # the lazy names still resolve
+    import monitor.scoring as scoring
+
+    assert callable(scoring.load_scorer) and scoring.Scorer.__name__ == "Scorer"

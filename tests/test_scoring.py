@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -137,3 +138,38 @@ def test_score_command_prints_json() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(data) >= {"probabilities", "categories", "severity", "reason", "model_version"}
+
+
+def test_shared_ngram_counts_give_the_same_hostility(scorer: Scorer) -> None:
+    from monitor.scoring.heads import NgramCounts
+
+    texts = ["you absolute idiot, shut up", "lovely sports day at the school", "go back home!!"]
+    emb = scorer.embedder.encode(texts)
+    counts = NgramCounts(texts)
+    for head in scorer.heads.hostility.values():
+        assert np.allclose(head.proba(counts, emb), head.proba(texts, emb))
+    p = scorer.heads.hostility["offensive"].proba(counts, emb)
+    assert p[0] > p[1]
+
+
+def test_train_on_a_tiny_subset_round_trips(scorer: Scorer, tmp_path: Path) -> None:
+    from monitor.scoring.heads import load_heads
+    from monitor.scoring.train import BUNDLED_TRAIN, BUNDLED_TWEETEVAL, train_all
+
+    for task in ("offensive", "hate"):
+        src = BUNDLED_TWEETEVAL / task
+        (tmp_path / task).mkdir()
+        texts = (src / "train_text.txt").read_text(encoding="utf-8").splitlines()[:60]
+        labels = (src / "train_labels.txt").read_text(encoding="utf-8").split()[:60]
+        (tmp_path / task / "train_text.txt").write_text("\n".join(texts), encoding="utf-8")
+        (tmp_path / task / "train_labels.txt").write_text("\n".join(labels), encoding="utf-8")
+    lines = BUNDLED_TRAIN.read_text(encoding="utf-8").splitlines()[::8]
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("\n".join(lines), encoding="utf-8")
+    heads, report = train_all(scorer.embedder, scorer.cache, [data], tmp_path, lambda m: None)
+    version = heads.save(tmp_path / "heads.npz")
+    again = load_heads(tmp_path / "heads.npz")
+    assert again.version == version and set(again.policy) == set(heads.policy)
+    x = np.zeros((1, heads.policy["reputation"].w.shape[0]), dtype=np.float32)
+    assert np.allclose(again.policy["reputation"].proba(x), heads.policy["reputation"].proba(x))
+    assert "policy_oof_f1" in report

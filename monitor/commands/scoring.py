@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from monitor.scoring.pipeline import Scorer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 CACHE_FILE = Path.home() / ".cache" / "mention-monitor" / "embeddings-{model}.npz"
 
 
@@ -134,6 +133,14 @@ def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
 )
 @click.option("--task", type=click.Choice(["offensive", "hate"]), default="offensive")
 @click.option("--split", type=click.Choice(["val", "test", "train"]), default="val")
+@click.option(
+    "--show-misses",
+    "show_misses",
+    type=click.Choice([*CATEGORIES, "urgent"]),
+    default=None,
+    help="Also list the mentions this category (or urgent) missed or wrongly flagged, with the "
+    "start of their text (end to end).",
+)
 @click.pass_context
 def eval_(
     ctx: click.Context,
@@ -143,6 +150,7 @@ def eval_(
     tweeteval: str | None,
     task: str,
     split: str,
+    show_misses: str | None,
 ) -> None:
     """Measure the scorer on labelled mentions (FILE, the shared JSON Lines format): per category
     precision/recall/F1 and macro-F1, relevance (matcher), urgent; or, with --tweeteval, the
@@ -172,19 +180,15 @@ def eval_(
             scorer.embedder, scorer.cache, scorer.heads, [BUNDLED_TRAIN], examples, cv
         )
         from monitor.scoring import severity
-        from monitor.scoring.pii import find_personal_data
-        from monitor.scoring.pipeline import DEFAULT_THRESHOLD, prepare_text
+        from monitor.scoring.pii import find_personal_data, leak_signals
+        from monitor.scoring.pipeline import DEFAULT_THRESHOLD, leak_floor, prepare_text
 
         preds, urg = [], []
         for n, e in enumerate(examples):
             text = prepare_text(e.input, settings.scoring.max_chars)[0]
             p = dict(zip(CATEGORIES, probs[n], strict=True))
             ev = find_personal_data(text)
-            if any(
-                x.kind in {"address", "dob", "ni_number", "upn", "nhs_number", "credential"}
-                for x in ev
-            ):
-                p["data_leak"] = max(p["data_leak"], 0.9)
+            p["data_leak"] = leak_floor(p["data_leak"], ev, leak_signals(ev, text))
             st, su = settings.scoring.threshold, settings.scoring.urgent_threshold
             cats = tuple(
                 c
@@ -213,10 +217,15 @@ def eval_(
         preds = [set(a.categories) for a in assessed]
         urg = [a.urgent for a in assessed]
     seconds = time.perf_counter() - start
+    # Scorer alone: the mentions labelled relevant, whatever the matcher said.
+    gold = [i for i, e in enumerate(examples) if e.relevant]
+    alone = _metrics([examples[i] for i in gold], [preds[i] for i in gold], [urg[i] for i in gold])
     if relevant is not None:
         preds = [p if r else set() for p, r in zip(preds, relevant, strict=True)]
         urg = [u and r for u, r in zip(urg, relevant, strict=True)]
     result = _metrics(examples, preds, urg, relevant)
+    result["scorer_only"] = {k: alone[k] for k in ("categories", "macro_f1", "urgent", "worst")}
+    result["scorer_only"]["mentions"] = len(gold)
     result["mentions"] = len(examples)
     result["seconds"] = round(seconds, 2)
     result["cross_validated"] = cv
@@ -225,6 +234,18 @@ def eval_(
         click.echo(json.dumps(result))
         return
     _print_metrics(result)
+    if show_misses:
+        _print_misses(show_misses, examples, preds, urg)
+
+
+def _print_misses(what: str, examples: list[Any], preds: list[set[str]], urg: list[bool]) -> None:
+    click.echo(f"\n== {what}: missed (false negatives) and wrongly flagged (false positives)")
+    for e, p, u in zip(examples, preds, urg, strict=True):
+        gold, got = (e.urgent, u) if what == "urgent" else (what in e.categories, what in p)
+        if gold == got:
+            continue
+        text = " ".join(f"{e.title} | {e.text}".split())
+        click.echo(f"{'FN' if gold else 'FP'} {e.id}: {text[:160]}")
 
 
 def _overlap(examples: list[Any]) -> int:
@@ -240,7 +261,10 @@ def _overlap(examples: list[Any]) -> int:
 
 
 def _metrics(
-    examples: list[Any], preds: list[set[str]], urg: list[bool], relevant: list[bool] | None
+    examples: list[Any],
+    preds: list[set[str]],
+    urg: list[bool],
+    relevant: list[bool] | None = None,
 ) -> dict[str, Any]:
     cats: dict[str, Any] = {}
     worst, worst_f1 = None, 2.0
@@ -279,19 +303,32 @@ def _metrics(
     return out
 
 
-def _print_metrics(r: dict[str, Any]) -> None:
+def _print_block(r: dict[str, Any], heading: str) -> None:
+    click.echo(heading)
     rows = [
         [c, v["precision"], v["recall"], v["f1"], v["tp"], v["fp"], v["fn"]]
         for c, v in r["categories"].items()
     ]
     click.echo(table(["category", "precision", "recall", "F1", "tp", "fp", "fn"], rows))
-    how = (
-        f"cross-validated {r['cross_validated']}-fold" if r["cross_validated"] else "shipped heads"
-    )
-    click.echo(f"macro-F1 {r['macro_f1']:.3f}   ({r['mentions']} mentions, {how})")
+    click.echo(f"macro-F1 {r['macro_f1']:.3f}   ({r['mentions']} mentions)")
     u = r["urgent"]
     click.echo(
         f"urgent    precision {u['precision']:.3f}  recall {u['recall']:.3f}  F1 {u['f1']:.3f}"
+    )
+    w = r["worst"]
+    click.echo(
+        f"worst category {w['category']}: missed {', '.join(w['false_negatives']) or '-'}; "
+        f"wrongly flagged {', '.join(w['false_positives']) or '-'}"
+    )
+
+
+def _print_metrics(r: dict[str, Any]) -> None:
+    how = (
+        f"cross-validated {r['cross_validated']}-fold" if r["cross_validated"] else "shipped heads"
+    )
+    _print_block(
+        r,
+        f"== end to end ({how}): matcher first; a mention it drops has no category, not urgent",
     )
     if r["relevant"]:
         v = r["relevant"]
@@ -301,10 +338,10 @@ def _print_metrics(r: dict[str, Any]) -> None:
         )
     else:
         click.echo("relevant  n/a: monitor.matching not available (all mentions scored)")
-    w = r["worst"]
-    click.echo(
-        f"worst category {w['category']}: missed {', '.join(w['false_negatives']) or '-'}; "
-        f"wrongly flagged {', '.join(w['false_positives']) or '-'}"
+    click.echo("")
+    _print_block(
+        r["scorer_only"],
+        f"== scorer alone ({how}): only the mentions labelled relevant, matcher bypassed",
     )
     click.echo(f"model {r['model_version']}")
 
@@ -350,15 +387,16 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     "data",
     multiple=True,
     type=click.Path(dir_okay=False, exists=True),
-    help="Extra labelled JSON Lines to train on (repeatable), e.g. the shared dev set. "
-    "The bundled monitor/scoring/data/train.jsonl is always used.",
+    help="Extra labelled JSON Lines to train on (repeatable). The bundled "
+    "monitor/scoring/data/train.jsonl and mentions-dev.jsonl are always used.",
 )
 @click.option(
     "--tweeteval",
     type=click.Path(file_okay=False),
-    default=str(SHARED_DATA / "tweeteval"),
+    default=None,
     show_default=True,
-    help="TweetEval folder with offensive/ and hate/ (hostility heads).",
+    help="TweetEval folder with offensive/ and hate/ train files (hostility heads). "
+    "Default: the copy bundled in monitor/scoring/data/tweeteval.",
 )
 @click.option(
     "--out",
@@ -367,9 +405,15 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     help="Where to write the heads (default: the file the package ships).",
 )
 @click.pass_context
-def train(ctx: click.Context, data: tuple[str, ...], tweeteval: str, out: str | None) -> None:
-    """Retrain the classifier heads and report cross-validated (out-of-fold) figures."""
+def train(
+    ctx: click.Context, data: tuple[str, ...], tweeteval: str | None, out: str | None
+) -> None:
+    """Retrain the classifier heads from the data bundled in the repository (plus any --data)
+    and report out-of-fold figures."""
+    from monitor.scoring.train import BUNDLED_DEV, BUNDLED_TWEETEVAL
+
     settings = _settings(ctx)
+    tweeteval = tweeteval or str(BUNDLED_TWEETEVAL)
     if not Path(tweeteval).is_dir():
         fail(f"no TweetEval folder at {tweeteval}; pass --tweeteval DIR")
     from monitor.scoring import ModelLoadError
@@ -383,7 +427,7 @@ def train(ctx: click.Context, data: tuple[str, ...], tweeteval: str, out: str | 
         fail(f"scoring: {exc}")
         raise
     cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
-    files = [BUNDLED_TRAIN, *(Path(d) for d in data)]
+    files = list(dict.fromkeys([BUNDLED_TRAIN, BUNDLED_DEV, *(Path(d) for d in data)]))
     try:
         heads, report = train_all(
             embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True)

@@ -6,7 +6,8 @@ into the string given (the scorer passes `scoring_text(title, text)`).
 
 Kinds found: phone, email, role_email, postcode, address, dob, ni_number, upn, nhs_number,
 credential, child_name, child_health (a medical/SEN/safeguarding term next to an identified
-child), class_list (several children's names in a list, or with scores).
+child), class_list (several children's names in a list, or with scores), confidential (a
+confidentiality marking or a personnel letter to named staff: reported, not redacted).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 import phonenumbers
 from stdnum.gb import nhs as _nhs
@@ -51,6 +53,7 @@ STRONG_KINDS = frozenset(
         "credential",
         "child_health",
         "class_list",
+        "confidential",
     }
 )
 
@@ -97,10 +100,18 @@ _UPN = re.compile(r"\b[A-HJ-NP-TV-Z]\d{11}[A-HJ-NP-TV-Z\d]\b")
 _UPN_CONTEXT = re.compile(r"\b(?:UPN|unique pupil number|pupil number)\b", re.I)
 _NHS = re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b")
 _NHS_CONTEXT = re.compile(r"\bNHS\b", re.I)
-_CRED_LABEL = re.compile(
-    r"\b(?:password|passwd|pwd|passcode|pass ?word|pin(?: code)?|log-?in|username|user ?name|"
-    r"user ?id|wi-?fi(?: key| code)?)s?\b(?:\s+(?:is|for\s+\S+(?:\s+\S+)?))?\s*(?:[:=]|-|–|is)?\s*"
-    r"([^\s,;|]{4,64})",
+# Credentials: one or more labels ("login password", "username/password"), an optional "for the
+# staff wifi", a connector (":", "=", "is", "was", ...) and the value, possibly quoted.
+_CRED_WORD = (
+    r"(?:password|passwd|pwd|passcode|pass ?word|pass ?code|pin(?: code| number)?|log-?in|"
+    r"sign-?in|username|user ?name|user ?id|wi-?fi(?: key| code)?|access code|door code)s?"
+)
+_CRED = re.compile(
+    r"\b(?P<label>" + _CRED_WORD + r"(?:\s*(?:/|&|and|\+)?\s*" + _CRED_WORD + r")*)\b"
+    r"(?:\s+(?:for|to|on|of)(?:\s+[\w'’.-]+){1,3}?|(?:\s+[\w'’.-]+){1,2}?(?=\s*[:=]))?"
+    r"(?P<conn>\s*[:=]|\s*[-–—]|\s+(?:is|was|are|were|has been|had been|is still|was still|"
+    r"set to|changed to|reset to)\b\s*:?|\s+(?=['\"‘“`]?[^\s'\"’”`]*[\d#!$%&*?@]))"
+    r"\s*(?P<q>['\"‘“`])?(?P<v>[^\s'\"’”`,;|]{3,64})",
     re.I,
 )
 _CRED_PAIR = re.compile(
@@ -109,7 +120,48 @@ _CRED_PAIR = re.compile(
     re.I,
 )
 _NOT_A_SECRET = re.compile(
-    r"^(?:is|the|for|and|reset|page|link|here|details?|required|please)$", re.I
+    r"^(?:is|was|the|a|an|for|and|or|to|on|in|of|it|this|that|our|my|your|their|his|her|reset|"
+    r"page|link|here|there|details?|required|please|changed|change|leaked|shared|stolen|posted|"
+    r"written|same|wrong|weak|strong|simple|easy|obvious|public|known|protected|needed|expired|"
+    r"incorrect|correct|invalid|forgotten|lost|new|old|screen|box|form|field|system|not|never|"
+    r"still|also|now|being|been|sent|available|visible|attached|below|above|n/?a|none|unknown)"
+    r"[.!?]?$",
+    re.I,
+)
+_HAS_SECRET_CHAR = re.compile(r"[\d#!$%&*?@]|[a-z][A-Z]")
+# Dates of birth. A year plausible for a pupil's or staff member's birth, not this year's events.
+_THIS_YEAR = date.today().year
+_DOB_YEARS = range(1940, _THIS_YEAR - 1)
+_FULL_DATE = re.compile(
+    r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?P<y1>(?:19|20)\d{2})|\d{1,2}(?:st|nd|rd|th)?\s+"
+    + _MONTH
+    + r",?\s+(?P<y2>(?:19|20)\d{2})|"
+    + _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?P<y3>(?:19|20)\d{2})|(?P<y4>(?:19|20)\d{2})-\d{2}-\d{2})"
+    r"(?!\d)"
+)
+_BORN_YEAR = re.compile(r"\b(?:born|b\.)\s+(?:in\s+)?((?:19|20)\d{2})\b", re.I)
+# What may sit between a name and its date of birth: punctuation, "DOB", "born", "b.".
+_NAME_DATE_GAP = re.compile(
+    r"^[\s,:;()\[\]\-–—|]*(?:(?:DOB|D\.O\.B\.?|born|b\.)[\s:,\-–]*)?$", re.I
+)
+_PERSON = re.compile(
+    r"\b(?:(?:Mr|Mrs|Miss|Ms|Mx|Dr)\.?\s+[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?"
+    r"|[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z]\.?(?![a-z])|[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?))"
+)
+
+# Confidential academy documents reproduced in public: a confidentiality marking, or a letter to a
+# named member of staff about a personnel process. Not redacted (no personal data in the marking
+# itself) but a leak signal: discussing a leak in the news carries neither shape.
+_CONFIDENTIAL = re.compile(
+    r"\b(?:strictly confidential|private (?:and|&) confidential|"
+    r"not for (?:wider |external |public )?circulation|internal (?:use )?only|"
+    r"(?:please )?do not (?:share|forward|circulate|distribute)(?: this| outside)?|"
+    r"confidential[^.\n]{0,40}\bdraft|draft\b[^.\n]{0,60}\bconfidential)"
+    r"|\bDear (?:Mr|Mrs|Miss|Ms|Mx|Dr)\.? [A-Z][a-z'’-]+[^\n]{0,300}?\b(?:disciplinary|"
+    r"(?:final )?written warning|dismissal|gross misconduct|capability (?:procedure|hearing|"
+    r"meeting)|suspen(?:sion|ded)|grievance|redundanc(?:y|ies))",
+    re.I,
 )
 
 # A child is in view: year group, class code, age, or school-role words.
@@ -135,7 +187,8 @@ _HEALTH = re.compile(
     r"CAMHS|social services|social worker|child protection|CP plan|CIN plan|looked[- ]after|"
     r"in care|foster(?:ed| care)?|safeguarding|DSL|referral|free school meals|FSM|"
     r"pupil premium|behaviour plan|exclu(?:ded|sion)|suspended|isolation|1:1|one-to-one|"
-    r"speech and language|SALT|hearing aid|wheelchair|dad'?s inside|in prison|domestic)\b",
+    r"speech and language|SALT|hearing aid|wheelchair|dad'?s inside|in prison|domestic|"
+    r"neglect(?:ed)?|disclos(?:ed|ure)|no food|(?:hasn't|hadn't|has not|had not) been home)\b",
     re.I,
 )
 # A third-party child described without a name ("the boy in 5B", "a Year 4 girl").
@@ -143,7 +196,8 @@ _CHILD_DESCRIPTOR = re.compile(
     r"\b(?:the|a|this|that|one|some)\s+(?:\w+\s+){0,3}?(?:boy|girl|kid|child|lad|pupil|lass)s?\b"
     r"(?:\s+\w+){0,4}?\s+(?:in|from)\s+(?:year|yr|y) ?[1-6R]\b"
     r"|\b(?:the|a|this|that|one)\s+(?:year|yr|y) ?[1-6]\s+(?:boy|girl|kid|child|lad|pupil)\b"
-    r"|\b(?:boy|girl|kid|child|lad|pupil)s?\s+in\s+(?:[1-6][A-Z]{1,2}|reception|nursery)\b",
+    r"|\b(?:boy|girl|kid|child|lad|pupil)s?\s+in\s+(?:[1-6][A-Z]{1,2}|reception|nursery)\b"
+    r"|\b(?:the|that|this)\s+other\s+(?:boy|girl|kid|child|lad|pupil)\b",
     re.I,
 )
 
@@ -216,12 +270,30 @@ def _simple(text: str) -> Iterable[Evidence]:
             _nhs.is_valid(re.sub(r"\D", "", m.group(0))) and " " in m.group(0)
         ):
             yield Evidence(m.start(), m.end(), "nhs_number", "data_leak", m.group(0))
-    for rx in (_CRED_LABEL, _CRED_PAIR):
-        for m in rx.finditer(text):
-            secret = m.group(1)
-            if _NOT_A_SECRET.match(secret) or not re.search(r"[\d#!$%&*?@A-Z]", secret):
-                continue
-            yield Evidence(m.start(1), m.end(1), "credential", "data_leak", secret)
+    yield from _credentials(text)
+    for m in _CONFIDENTIAL.finditer(text):
+        yield Evidence(m.start(), m.end(), "confidential", "data_leak", m.group(0))
+
+
+def _credentials(text: str) -> Iterable[Evidence]:
+    for m in _CRED.finditer(text):
+        secret = m.group("v")
+        if not m.group("q"):
+            secret = secret.rstrip(".)")  # sentence punctuation, not the secret
+        if len(secret) < 3 or _NOT_A_SECRET.match(secret):
+            continue
+        colon = m.group("conn").strip()[:1] in {":", "=", "-", "–", "—"}
+        # "password was leaked": a plain word after is/was is prose, not the password; a quoted
+        # value, a value after ":" or one with digits/symbols/mixed case is the secret.
+        if not (m.group("q") or colon or _HAS_SECRET_CHAR.search(secret)):
+            continue
+        start = m.start("v")
+        yield Evidence(start, start + len(secret), "credential", "data_leak", secret)
+    for m in _CRED_PAIR.finditer(text):
+        secret = m.group(1)
+        if _NOT_A_SECRET.match(secret):
+            continue
+        yield Evidence(m.start(1), m.end(1), "credential", "data_leak", secret)
 
 
 def _child_names(text: str) -> list[Evidence]:
@@ -234,6 +306,12 @@ def _child_names(text: str) -> list[Evidence]:
         word = m.group(0)
         key = word.lower()
         if key not in FIRST_NAMES:
+            # "Josh P": a name the list lacks, in the first-name + initial shape of a register;
+            # it counts only as a neighbour of accepted names (see the list rule below).
+            im = _INITIAL.match(text, m.end())
+            if im and key not in _STOP_AFTER_NAME and key not in _NOT_FORENAMES:
+                span = text[m.start() : im.end()]
+                cands.append((Evidence(m.start(), im.end(), "child_name", None, span), False))
             continue
         if _TITLES.search(text[max(0, m.start() - 6) : m.start()]):
             continue  # Mrs Patel, Miss Grace: staff, named in their public role
@@ -261,12 +339,50 @@ def _child_names(text: str) -> list[Evidence]:
                 if 0 <= j < len(cands) and accepted[j]:
                     other = cands[j][0]
                     gap = ev.start - other.end if j < i else other.start - ev.end
-                    if gap <= 12:
+                    between = text[min(ev.end, other.end) : max(ev.start, other.start)]
+                    if gap <= 12 or (gap <= 45 and _LIST_SEP.search(between)):
                         accepted[i] = changed = True
                         break
     return [ev for (ev, _), ok in zip(cands, accepted, strict=True) if ok]
 
 
+_INITIAL = re.compile(r" [A-Z]\.?(?![\w'’])")
+_LIST_SEP = re.compile(r"[,;\n|•·]|\band\b")
+# Capitalised words that take an initial without being a forename ("Year R", "Key Stage 2").
+_NOT_FORENAMES = frozenset(
+    [
+        "year",
+        "class",
+        "room",
+        "key",
+        "stage",
+        "plan",
+        "block",
+        "team",
+        "group",
+        "vitamin",
+        "section",
+        "appendix",
+        "form",
+        "part",
+        "level",
+        "grade",
+        "type",
+        "unit",
+        "zone",
+        "gate",
+        "floor",
+        "wing",
+        "site",
+        "option",
+        "phase",
+        "tier",
+        "set",
+        "table",
+        "page",
+        "box",
+    ]
+)
 _LISTED = re.compile(r"(?:\s+[A-Z][a-z'’]+)?\s*[,;/]\s*[A-Z][a-z]+")
 
 _STOP_AFTER_NAME = frozenset(
@@ -353,6 +469,34 @@ def _span(group: list[Evidence], text: str) -> Evidence:
     return Evidence(start, end, "class_list", "data_leak", text[start:end])
 
 
+def _dates_of_birth(text: str, names: list[Evidence], lists: list[Evidence]) -> list[Evidence]:
+    """Full dates with a birth-range year that sit right next to a person's name, or inside (or
+    just after) a class list: in a register, the date beside a name is a date of birth. Dates
+    without a year ("Friday 14 November") or with this year's events are left alone."""
+    people = [(e.start, e.end) for e in names]
+    for m in _PERSON.finditer(text):
+        first = m.group(0).split()[0].rstrip(".")
+        if first.lower() in FIRST_NAMES or first in {"Mr", "Mrs", "Miss", "Ms", "Mx", "Dr"}:
+            people.append((m.start(), m.end()))
+    out = []
+    for m in _FULL_DATE.finditer(text):
+        year = int(next(y for y in m.group("y1", "y2", "y3", "y4") if y))
+        if year not in _DOB_YEARS:
+            continue
+        near = any(
+            (0 <= m.start() - e <= 20 and _NAME_DATE_GAP.match(text[e : m.start()]))
+            or (0 <= s - m.end() <= 3 and not text[m.end() : s].strip(" \t|"))
+            for s, e in people
+        )
+        listed = any(c.start <= m.start() <= c.end + 40 for c in lists)
+        if near or listed:
+            out.append(Evidence(m.start(), m.end(), "dob", "data_leak", m.group(0)))
+    for m in _BORN_YEAR.finditer(text):
+        if int(m.group(1)) in _DOB_YEARS:
+            out.append(Evidence(m.start(1), m.end(1), "dob", "data_leak", m.group(1)))
+    return out
+
+
 def _child_health(text: str, names: list[Evidence]) -> list[Evidence]:
     anchors = [(e.start, e.end) for e in names]
     anchors += [(m.start(), m.end()) for m in _CHILD_DESCRIPTOR.finditer(text)]
@@ -361,7 +505,7 @@ def _child_health(text: str, names: list[Evidence]) -> list[Evidence]:
     out = []
     for m in _HEALTH.finditer(text):
         if any(
-            abs(m.start() - a_end) <= 120 or abs(a_start - m.end()) <= 60
+            abs(m.start() - a_end) <= 160 or abs(a_start - m.end()) <= 60
             for a_start, a_end in anchors
         ):
             out.append(Evidence(m.start(), m.end(), "child_health", "data_leak", m.group(0)))
@@ -375,7 +519,9 @@ def find_personal_data(text: str) -> list[Evidence]:
     found: list[Evidence] = [*_phones(text), *_emails(text), *_simple(text)]
     names = _child_names(text)
     found += [Evidence(e.start, e.end, e.kind, "data_leak", e.text) for e in names]
-    found += _clusters(names, text)
+    lists = _clusters(names, text)
+    found += lists
+    found += _dates_of_birth(text, names, lists)
     found += _child_health(text, names)
     # A phone number inside an NI/UPN/NHS match is the same digits: keep the more specific one.
     specific = [e for e in found if e.kind in {"ni_number", "upn", "nhs_number"}]

@@ -24,12 +24,25 @@ from monitor.scoring.embeddings import (
     text_fingerprint,
 )
 from monitor.scoring.heads import Heads, HeadsError, NgramCounts, policy_features
-from monitor.scoring.pii import find_personal_data, leak_signals
+from monitor.scoring.pii import LeakSignals, find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
 
-# Personal data that is a leak by itself in a mention about a school.
-_FLOOR_KINDS = frozenset({"address", "dob", "ni_number", "upn", "nhs_number", "credential"})
-_FLOOR = 0.9
+# Personal data that is a leak by itself in a mention about a school: in the bundled data none of
+# these kinds occurs in a mention not labelled data_leak.
+FLOOR_KINDS = frozenset(
+    {
+        "address",
+        "dob",
+        "ni_number",
+        "upn",
+        "nhs_number",
+        "credential",
+        "child_health",
+        "class_list",
+        "confidential",
+    }
+)
+LEAK_FLOOR = 0.9
 # ScoringSettings' default for threshold and urgent_threshold: "use what training chose".
 DEFAULT_THRESHOLD = 0.5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -48,6 +61,14 @@ def prepare_text(inp: ScoringInput, max_chars: int) -> tuple[str, bool]:
 def model_text(text: str) -> str:
     # Same length as the input, so evidence spans still index into the scoring text.
     return _CONTROL.sub(" ", text)
+
+
+def leak_floor(p: float, found: Sequence[Evidence], signals: LeakSignals) -> float:
+    """data_leak probability after the rule: at least LEAK_FLOOR when the mention itself carries
+    personal data of a strong kind or a mobile number."""
+    if signals.mobiles > 0 or any(e.kind in FLOOR_KINDS for e in found):
+        return max(p, LEAK_FLOOR)
+    return p
 
 
 class Scorer:
@@ -104,9 +125,7 @@ class Scorer:
         probs = np.stack([self.heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
         di = CATEGORIES.index("data_leak")
         for n, ev in enumerate(found):
-            strong = any(e.kind in _FLOOR_KINDS for e in ev) or signals[n].mobiles > 0
-            if strong:
-                probs[n, di] = max(probs[n, di], _FLOOR)
+            probs[n, di] = leak_floor(float(probs[n, di]), ev, signals[n])
         return probs, self.heads.urgent.proba(x), found
 
     def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:
