@@ -143,6 +143,12 @@ class FetchRefused(FetchError):
     KIND: ClassVar[str] = "refused"
 
 
+class RobotsUnreadable(FetchError):
+    """robots.txt of a search/API site could not be read; nothing else was fetched. Transient."""
+
+    KIND: ClassVar[str] = "robots"
+
+
 class FetchTimeout(FetchError):
     """The total deadline passed."""
 
@@ -836,6 +842,14 @@ class GuardedClient:
 
     def _check_robots(self, hop_url: str, url: str, deadline: float) -> None:
         rules = self._robots.rules(hop_url, lambda robots: self._fetch_robots(robots, deadline))
+        if not rules.allows(hop_url, ROBOTS_AGENT) and rules.unreadable:
+            # RFC 9309: an unreadable robots.txt means "disallowed" for now. That is a passing
+            # condition (the site or the network is down), so it is retried, not "blocked".
+            raise RobotsUnreadable(
+                f"{rules.note} ({rules.origin}); trying again later",
+                url,
+                retry_after=max(60.0, rules.expires - time.monotonic()),
+            )
         if not rules.allows(hop_url, ROBOTS_AGENT):
             raise FetchRefused(
                 f"refused: {rules.note} at {rules.origin} does not allow "

@@ -41,6 +41,7 @@ class RobotsRules:
     allow_all: bool
     expires: float
     note: str  # why, for the refusal message
+    unreadable: bool = False  # robots.txt could not be read: a passing problem, not a "no"
 
     def allows(self, url: str, agent: str) -> bool:
         if self.parser is not None:
@@ -76,6 +77,7 @@ def interpret(origin: str, answer: RobotsAnswer, now: float, ttl: float) -> Robo
         False,
         now + min(ttl, UNREACHABLE_CACHE_SECONDS),
         f"robots.txt could not be read ({why}), so the site is treated as disallowed",
+        unreadable=True,
     )
 
 

@@ -23,6 +23,7 @@ from sources.http import (
     HTTPStatusError,
     NotModified,
     Response,
+    RobotsUnreadable,
     backoff_seconds,
     parse_retry_after,
 )
@@ -234,8 +235,10 @@ def test_robots_txt_failures(server: RouteServer, status: int, allowed: bool) ->
         if allowed:
             assert isinstance(c.get(server.url("/api"), respect_robots=True), Response)
         else:
-            with pytest.raises(FetchRefused):
+            # Unreadable (5xx, 429): disallowed for now, reported as a passing error to retry.
+            with pytest.raises(RobotsUnreadable) as err:
                 c.get(server.url("/api"), respect_robots=True)
+            assert not isinstance(err.value, FetchRefused) and err.value.retry_after
     assert server.hits["/api"] == (1 if allowed else 0)
 
 
