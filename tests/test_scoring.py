@@ -22,7 +22,7 @@ class CountingCache(MemoryEmbeddingCache):
         super().__init__()
         self.puts = 0
 
-    def put_many(self, items):  # type: ignore[no-untyped-def]
+    def put_many(self, items):
         self.puts += len(items)
         super().put_many(items)
 

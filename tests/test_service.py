@@ -187,3 +187,30 @@ def test_run_serves_healthz_and_stops_cleanly_on_sigterm(
     assert stopped_in < 10
     assert '"event": "service stopped"' in err  # JSON lines when not on a terminal
     assert "Pupils from" not in err  # mention texts are never logged at INFO
+
+
+def test_status_reports_health_from_the_database(feed_settings: Settings, tmp_path: Path, server: FixtureServer) -> None:
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    cfg = tmp_path / "monitor.toml"
+    server.routes["/forum.atom"] = Reply(500, b"down", {})
+    CliRunner().invoke(cli, ["--config", str(cfg), "collect", "--once", "--no-score"])
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "status", "--json"])
+    assert result.exit_code == 1  # no scheduler heartbeat, and a source failing
+    doc = _json.loads(result.output)
+    assert doc["scheduler_alive"] is False and doc["sources"] == 3
+    assert [f["source"] for f in doc["failing_sources"]] == ["ankermoor/parents-forum"]
+    assert "HTTP 500" in doc["failing_sources"][0]["reason"]
+    # A fresh heartbeat (as the running service writes every tick) makes the scheduler alive.
+    svc = _service(feed_settings, tmp_path, lambda: datetime.now(UTC))
+    try:
+        svc.tick_sources()
+        svc.wait_idle(20)
+    finally:
+        svc.stop()
+    text = CliRunner().invoke(cli, ["--config", str(cfg), "status"])
+    assert "scheduler: running" in text.output and "ankermoor/parents-forum" in text.output
