@@ -1,5 +1,5 @@
 """Severity rules: pure functions from category probabilities, text and evidence to
-(urgent | digest, one-line reason). Documented in docs/scoring.md.
+(urgent | digest, one-line reason). Documented in the README ("Scoring").
 
 Urgent when any of:
 1. data_leak is flagged (always urgent);
