@@ -153,6 +153,17 @@ class Phases:
         setattr(obj, attr, wrapper)
 
 
+def raw_encode_seconds(service: Any, n: int) -> float:
+    """The bare embedding cost of the stored mentions' texts, for comparison with the cycle."""
+    from monitor.models import scoring_text
+
+    texts = [scoring_text(m.title, m.text) for m, _ in service.store.mentions(limit=n)]
+    model = service.runner.scorer.embedder.model
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=32, show_progress_bar=False)
+    return time.perf_counter() - t0
+
+
 def write_config(tmp: Path, sites: Sites, feeds: int, workers: int, hosts: int) -> Path:
     example = BUNDLED_EXAMPLE.read_text(encoding="utf-8").split("[[academies.sources]]", 1)[0]
     example = example.replace(
@@ -239,11 +250,16 @@ def main() -> None:
             )
             if items:
                 print(
-                    f"  items/s {items / wall:,.0f}; mentions stored {stored} ({stored / wall:,.1f}/s); "
-                    f"mentions scored/s {stored / max(phases.seconds['score'], 1e-9):,.1f} (scoring time only)"
+                    f"  items/s {items / wall:,.0f}; mentions stored and scored {stored} "
+                    f"({stored / wall:,.1f}/s of wall time)"
+                )
+                raw = raw_encode_seconds(service, stored)
+                print(
+                    f"  raw model.encode of the same {stored} texts (batch 32, one thread): "
+                    f"{raw:.2f} s; the cycle took {wall / raw:.2f}x that"
                 )
             print(
-                "  share of worker time: "
+                "  share of worker time (summed over threads): "
                 + ", ".join(
                     f"{name} {secs / total:.0%} ({secs:.2f} s)"
                     for name, secs in (
