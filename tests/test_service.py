@@ -189,7 +189,9 @@ def test_run_serves_healthz_and_stops_cleanly_on_sigterm(
     assert "Pupils from" not in err  # mention texts are never logged at INFO
 
 
-def test_status_reports_health_from_the_database(feed_settings: Settings, tmp_path: Path, server: FixtureServer) -> None:
+def test_status_reports_health_from_the_database(
+    feed_settings: Settings, tmp_path: Path, server: FixtureServer
+) -> None:
     import json as _json
 
     from click.testing import CliRunner
