@@ -9,22 +9,18 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from email import message_from_bytes
 from pathlib import Path
-from typing import Any
-
-from aiosmtpd.controller import Controller
 
 from monitor.config import load_settings
 from monitor.matching import Matcher, Watch
 from sources.feeds import parse_feed
+from tests.alerts_support import SmtpServer, free_port
 from tests.conftest import write_config
 from tests.servers import FixtureServer, Reply
 
@@ -49,24 +45,6 @@ def _feed(f: int) -> bytes:
             f"<item><title>Post {n}</title><guid>p{n}</guid><description>{text}</description></item>"
         )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{f}</title>{"".join(items)}</channel></rss>'.encode()
-
-
-class Catcher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []  # (Message-ID, To)
-        catcher = self
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-                msg = message_from_bytes(envelope.content)
-                catcher.messages.append((str(msg["Message-ID"]), str(msg["To"])))
-                return "250 OK"
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
 
 
 def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], threading.Event, list[bytes]]:
@@ -104,7 +82,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
     rng = random.Random(20261128)
     for f in range(FEEDS):
         server.routes[f"/f{f}.rss"] = Reply(200, _feed(f), {"content-type": "application/rss+xml"})
-    smtp = Catcher()
+    smtp = SmtpServer().start()
     sources = "".join(
         f'\n[[academies.sources]]\nkind = "feed"\nname = "f{f}"\nurl = "{{base}}/f{f}.rss"\n'
         for f in range(FEEDS)
@@ -118,10 +96,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
     text = text.replace(
         'digest_time = "07:00"', 'digest_time = "07:00"\noutbox_interval_seconds = 1\nworkers = 2'
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        web_port = probe.getsockname()[1]
-    text = text.replace("port = 8080", f"port = {web_port}")
+    text = text.replace("port = 8080", f"port = {free_port()}")
     cfg.write_text(text)
     settings = load_settings(cfg)
 
@@ -153,7 +128,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
         time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
-    smtp.controller.stop()
+    smtp.stop()
 
     with sqlite3.connect(db) as conn:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
@@ -184,7 +159,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
     assert urgent_mentions and urgent_mentions <= alerted
     assert all(status == "sent" for *_x, status, _m in notices)
     db_ids = {mid for _k, _r, mid, _s, _m in notices}
-    received = Counter(mid for mid, _to in smtp.messages)
+    received = Counter(str(r.message["Message-ID"]) for r in smtp.handler.received)
     assert db_ids == set(received), (
         "every notice delivered, and nothing delivered that is not a notice"
     )
@@ -192,5 +167,5 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, server: Fixture
     # A duplicate can only be a resend of the same stored message: same Message-ID, by design.
     print(
         f"\ncrash test: {KILLS} kills ({kills_during_work} while running), {len(expected)} mentions, "
-        f"{len(db_ids)} notices, {len(smtp.messages)} deliveries, {len(duplicates)} resent with the same Message-ID"
+        f"{len(db_ids)} notices, {len(smtp.handler.received)} deliveries, {len(duplicates)} resent with the same Message-ID"
     )

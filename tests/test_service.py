@@ -22,6 +22,7 @@ from monitor.config import Settings
 from monitor.service import Service
 from monitor.store import Store
 from monitor.store.schema import NoticeRecord
+from tests.alerts_support import free_port
 from tests.conftest import write_config
 from tests.servers import FixtureServer, Reply
 
@@ -138,11 +139,7 @@ def test_run_serves_healthz_and_stops_cleanly_on_sigterm(
     tmp_path: Path, server: FixtureServer
 ) -> None:
     server.serve_file("/gazette.rss", "feeds/gazette.rss")
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     cfg = write_config(
         tmp_path,
         server,
