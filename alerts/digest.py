@@ -121,6 +121,7 @@ def build_digest(
     digest_date: date,
     window: tuple[datetime, datetime],
     base_url: str,
+    retention_days: int = 90,
 ) -> DigestContent:
     """Stories grouped by their most serious category (syndicated copies folded into one),
     benign mentions summarised, counts per source, and the monitoring health."""
@@ -197,6 +198,7 @@ def build_digest(
         dead_letters=tuple(dead_letters),
         dashboard_url=base_url.rstrip("/") + "/",
         mention_count=len(rows),
+        retention_days=retention_days,
     )
 
 
@@ -229,7 +231,14 @@ def content_for(
     with store.session() as s:
         dead = outbox.dead_letters(s, academy.id, settings.schedule.timezone)
     return build_digest(
-        academy, rows, health_provider(academy.id), dead, d, window, settings.web.public_base_url
+        academy,
+        rows,
+        health_provider(academy.id),
+        dead,
+        d,
+        window,
+        settings.web.public_base_url,
+        retention_days=settings.retention.mention_days,
     )
 
 

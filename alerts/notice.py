@@ -119,6 +119,7 @@ class DigestContent:
     dead_letters: tuple[str, ...]  # "urgent alert of <time> (outbox #n): reason" lines
     dashboard_url: str
     mention_count: int
+    retention_days: int = 90  # the retention policy, stated in every digest
 
     @property
     def total(self) -> int:

@@ -47,6 +47,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # Never spread the leak: the recorded phone number and postcode are not in any email.
     assert "07700 900123" not in joined and "B79 0XZ" not in joined
     assert "[phone removed]" in joined
+    # The digest states the retention policy.
+    assert "Mentions are kept for 90 days" in joined
     # A second run starts clean (the folder is the demo's own).
     again = CliRunner().invoke(cli, ["demo", "--dir", str(folder)])
     assert again.exit_code == 0, again.output

@@ -9,6 +9,7 @@ import click
 
 from monitor.app import App
 from monitor.commands.core import parse_since, settings_or_exit
+from monitor.commands.output import fail
 from monitor.models import ScoringInput
 
 
@@ -98,6 +99,24 @@ def erase(
         store.close()
 
 
+@click.command("keep")
+@click.argument("mention_id", type=int)
+@click.option("--undo", is_flag=True, help="Let the retention purge delete it again.")
+@click.pass_obj
+def keep(app: App, mention_id: int, undo: bool) -> None:
+    """Keep a mention beyond the retention limit (evidence for a complaint or an incident)."""
+    settings_or_exit(app)
+    store = app.store()
+    try:
+        if not store.set_kept(mention_id, not undo):
+            fail(f"no mention with id {mention_id}")
+        click.echo(
+            f"Mention {mention_id} {'will be purged as usual' if undo else 'is kept beyond the retention limit'}."
+        )
+    finally:
+        store.close()
+
+
 @click.command("purge")
 @click.pass_obj
 def purge(app: App) -> None:
@@ -113,4 +132,4 @@ def purge(app: App) -> None:
         store.close()
 
 
-COMMANDS = [rescore, erase, purge]
+COMMANDS = [rescore, erase, keep, purge]

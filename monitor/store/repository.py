@@ -455,6 +455,15 @@ class Store:
                 return []
             return list(tx.session.scalars(select(MentionRecord.id).where(or_(*conds))))
 
+    def set_kept(self, mention_id: int, kept: bool) -> bool:
+        """Exempt a mention from the retention purge (or undo that); False if it does not exist."""
+        with self.transaction() as tx:
+            rec = tx.session.get(MentionRecord, mention_id)
+            if rec is None:
+                return False
+            rec.kept = kept
+            return True
+
     def erase(self, mention_ids: Sequence[int]) -> int:
         """Erase mentions and everything derived from them, including unsent notices about them."""
         if not mention_ids:
