@@ -181,16 +181,18 @@ _SCORE = re.compile(
     re.I,
 )
 _HEALTH = re.compile(
-    r"\b(?:ADHD|ASD|autis(?:m|tic)|EHCP|EHC plan|SEN(?:D)?(?: support)?|dyslexi[ac]|dyspraxi[ac]|"
+    r"\b(?:ADHD|(?-i:ASD)|autis(?:m|tic)|EHCP|EHC plan|(?-i:SEND?)(?: support)?|dyslexi[ac]|"
+    r"dyspraxi[ac]|"
     r"epilep(?:sy|tic)|diabet(?:es|ic)|anaphyla(?:xis|ctic)|epi-?pen|inhaler|asthma|allerg(?:y|ic)|"
     r"insulin|seizures?|medication|meds|self-harm(?:ing)?|eating disorder|anxiety|depression|"
     r"CAMHS|social services|social worker|child protection|CP plan|CIN plan|looked[- ]after|"
-    r"in care|foster(?:ed| care)?|safeguarding|DSL|referral|free school meals|FSM|"
+    r"in care|foster(?:ed| care)?|safeguarding|(?-i:DSL)|referral|free school meals|(?-i:FSM)|"
     r"pupil premium|behaviour plan|exclu(?:ded|sion)|suspended|isolation|1:1|one-to-one|"
-    r"speech and language|SALT|hearing aid|wheelchair|dad'?s inside|in prison|domestic|"
+    r"speech and language|(?-i:SALT)|hearing aid|wheelchair|dad'?s inside|in prison|domestic|"
     r"neglect(?:ed)?|disclos(?:ed|ure)|no food|(?:hasn't|hadn't|has not|had not) been home)\b",
     re.I,
 )
+# ASD/SEN(D)/DSL/FSM/SALT only in capitals: "send her back" or "salt" is not a health term.
 # A third-party child described without a name ("the boy in 5B", "a Year 4 girl").
 _CHILD_DESCRIPTOR = re.compile(
     r"\b(?:the|a|this|that|one|some)\s+(?:\w+\s+){0,3}?(?:boy|girl|kid|child|lad|pupil|lass)s?\b"
