@@ -117,15 +117,9 @@ class Runner:
         by_key = {s.key: s for s in self.sources}
         return [by_key[r.key] for r in self.store.due_sources(self.now(), by_key)]
 
-    def run_due(self, on_done: Callable[[CollectStats], None] | None = None) -> list[CollectStats]:
-        """Run every due source one after another (the scheduler runs them in a pool)."""
-        out = []
-        for src in self.due():
-            stats = self.run_source(src)
-            out.append(stats)
-            if on_done:
-                on_done(stats)
-        return out
+    def run_due(self) -> list[CollectStats]:
+        """Run every due source one after another (the service runs them in a pool)."""
+        return [self.run_source(src) for src in self.due()]
 
     def run_source(self, src: ConfiguredSource) -> CollectStats:
         started = time.monotonic()
