@@ -24,24 +24,13 @@ from monitor.scoring.embeddings import (
     text_fingerprint,
 )
 from monitor.scoring.heads import Heads, HeadsError, NgramCounts, policy_features
-from monitor.scoring.pii import LeakSignals, find_personal_data, leak_signals
+from monitor.scoring.pii import STRONG_KINDS, LeakSignals, find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
 
 # Personal data that is a leak by itself in a mention about a school: in the bundled data none of
 # these kinds occurs in a mention not labelled data_leak.
-FLOOR_KINDS = frozenset(
-    {
-        "address",
-        "dob",
-        "ni_number",
-        "upn",
-        "nhs_number",
-        "credential",
-        "child_health",
-        "class_list",
-        "confidential",
-    }
-)
+# A postcode alone is not (a school's own address has one).
+FLOOR_KINDS = STRONG_KINDS - {"postcode"}
 LEAK_FLOOR = 0.9
 # ScoringSettings' default for threshold and urgent_threshold: "use what training chose".
 DEFAULT_THRESHOLD = 0.5
