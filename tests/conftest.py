@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,14 @@ import pytest
 
 from monitor.config import BUNDLED_EXAMPLE, Settings, load_settings
 from tests.servers import FixtureServer, fixture_server
+
+
+@pytest.fixture(autouse=True)
+def _no_monitor_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the settings they write: MONITOR_* variables of the shell are removed."""
+    for k in list(os.environ):
+        if k.startswith("MONITOR_"):
+            monkeypatch.delenv(k)
 
 
 @pytest.fixture
@@ -55,12 +64,7 @@ url = "{base}/trust.json"
 
 
 @pytest.fixture
-def feed_settings(
-    tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
+def feed_settings(tmp_path: Path, server: FixtureServer) -> Settings:
     server.serve_file("/gazette.rss", "feeds/gazette.rss")
     server.serve_file("/forum.atom", "feeds/parents-forum.atom", "application/atom+xml")
     server.serve_file("/trust.json", "feeds/trust.json", "application/feed+json")

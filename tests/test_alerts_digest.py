@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from click.testing import CliRunner
 
 from alerts import outbox
@@ -23,13 +22,6 @@ from tests.alerts_support import PII_SECRETS, PII_TEXT, make_settings, store_men
 LONDON = ZoneInfo("Europe/London")
 # 2026: British Summer Time starts Sunday 29 March (01:00 UTC), ends Sunday 25 October (01:00 UTC).
 SPRING, AUTUMN = date(2026, 3, 29), date(2026, 10, 25)
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
 
 
 def _utc(*args: int) -> datetime:

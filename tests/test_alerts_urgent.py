@@ -32,13 +32,6 @@ from tests.alerts_support import (
 NOW = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
-
-
 def _smtp_settings(tmp_path: Path, port: int, **mail: object) -> Settings:
     return make_settings(
         tmp_path,
@@ -51,7 +44,7 @@ def _all_parts(msg) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(
-    tmp_path: Path, clean_env: None
+    tmp_path: Path,
 ) -> None:
     with smtp_server() as srv:
         settings = _smtp_settings(tmp_path, srv.port)
@@ -103,7 +96,7 @@ def test_urgent_mention_full_of_pii_gives_one_redacted_message_per_recipient(
         store.close()
 
 
-def test_one_alert_per_story_and_none_for_digest_mentions(tmp_path: Path, clean_env: None) -> None:
+def test_one_alert_per_story_and_none_for_digest_mentions(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
     first, q1 = store_mention(
@@ -145,7 +138,7 @@ def test_one_alert_per_story_and_none_for_digest_mentions(tmp_path: Path, clean_
     store.close()
 
 
-def test_outbox_uniqueness_is_enforced_by_the_database(tmp_path: Path, clean_env: None) -> None:
+def test_outbox_uniqueness_is_enforced_by_the_database(tmp_path: Path) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from monitor.store.schema import NoticeRecord
@@ -181,9 +174,7 @@ def test_outbox_uniqueness_is_enforced_by_the_database(tmp_path: Path, clean_env
     store.close()
 
 
-def test_providers_hear_only_after_confirming_and_only_their_categories(
-    tmp_path: Path, clean_env: None
-) -> None:
+def test_providers_hear_only_after_confirming_and_only_their_categories(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
     subscriptions.add(

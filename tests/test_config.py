@@ -11,15 +11,6 @@ from monitor.cli import cli
 from monitor.config import BUNDLED_EXAMPLE, ConfigError, find_config_path, load_settings
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for k in list(os.environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
-
-
 def test_bundled_example_loads() -> None:
     s = load_settings(BUNDLED_EXAMPLE)
     assert s.academies[0].id == "ankermoor"

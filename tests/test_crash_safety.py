@@ -6,7 +6,6 @@ twice carries the same Message-ID both times.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
@@ -48,12 +47,10 @@ def _feed(f: int) -> bytes:
 
 
 def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], threading.Event, list[bytes]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(cfg), "run"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env=env,
         cwd=tmp,
     )
     started = threading.Event()

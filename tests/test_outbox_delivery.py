@@ -34,13 +34,6 @@ from tests.alerts_support import (
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("pki"))

@@ -3,7 +3,6 @@ graceful shutdown on SIGTERM, and /healthz."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -91,12 +90,7 @@ def test_digest_across_the_dst_change(feed_settings: Settings, tmp_path: Path) -
     assert dates == ["2026-10-23", "2026-10-24", "2026-10-25"]
 
 
-def test_overdue_sources_run_once_and_never_overlap(
-    tmp_path: Path, server: FixtureServer, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    for k in list(os.environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
+def test_overdue_sources_run_once_and_never_overlap(tmp_path: Path, server: FixtureServer) -> None:
     release = threading.Event()
 
     def slow(_h: object) -> Reply:
@@ -146,12 +140,10 @@ def test_run_serves_healthz_and_stops_cleanly_on_sigterm(
         '\n[[academies.sources]]\nkind = "feed"\nname = "gazette"\nurl = "{base}/gazette.rss"\n',
     )
     cfg.write_text(cfg.read_text().replace("port = 8080", f"port = {port}"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(cfg), "run"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
         cwd=tmp_path,
     )
     try:

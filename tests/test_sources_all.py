@@ -203,12 +203,7 @@ def _rows(output: str) -> dict[str, list[str]]:
     }
 
 
-def test_all_kinds_in_one_cycle(
-    tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
+def test_all_kinds_in_one_cycle(tmp_path: Path, server: FixtureServer) -> None:
     _serve_all(server)
     cfg = write_config(tmp_path, server, ALL_SOURCES)
     result = CliRunner().invoke(cli, ["--config", str(cfg), "collect", "--once", "--no-score"])
@@ -252,11 +247,8 @@ def test_all_kinds_in_one_cycle(
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_check_source_runs_each_configured_kind(
-    kind: str, tmp_path: Path, server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+    kind: str, tmp_path: Path, server: FixtureServer
 ) -> None:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
     _serve_all(server)
     cfg = write_config(tmp_path, server, ALL_SOURCES)
     name = kind.replace("_", "-")

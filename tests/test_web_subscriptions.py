@@ -41,12 +41,7 @@ class Clock:
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Settings, Store, str, Clock]]:
-    for k in list(__import__("os").environ):
-        if k.startswith("MONITOR_"):
-            monkeypatch.delenv(k)
+def env(tmp_path: Path) -> Iterator[tuple[Settings, Store, str, Clock]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(tmp_path, web={"public_base_url": base, "port": port})
