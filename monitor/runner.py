@@ -92,6 +92,11 @@ def configured_sources(settings: Settings) -> list[ConfiguredSource]:
     return out
 
 
+def register_sources(store: Store, sources: Sequence[ConfiguredSource], now: datetime) -> None:
+    """Give every configured source its scheduling row (new ones are due at once)."""
+    store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in sources), now)
+
+
 @dataclass
 class Runner:
     settings: Settings
@@ -106,9 +111,7 @@ class Runner:
     def __post_init__(self) -> None:
         self.sources = configured_sources(self.settings)
         self.matcher = Matcher([Watch.from_config(a) for a in self.settings.academies])
-        self.store.sync_sources(
-            ((s.key, s.academy_id, s.spec.kind) for s in self.sources), self.now()
-        )
+        register_sources(self.store, self.sources, self.now())
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)

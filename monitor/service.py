@@ -49,8 +49,9 @@ def build_runner(
         from monitor.scoring import load_scorer
         from monitor.store.embeddings import StoreEmbeddingCache
 
-        model_key = settings.scoring.model or "all-MiniLM-L6-v2"
-        scorer = load_scorer(settings.scoring, cache=StoreEmbeddingCache(st, model_key))
+        scorer = load_scorer(
+            settings.scoring, cache=StoreEmbeddingCache.for_model(st, settings.scoring.model)
+        )
     if notices is None and score:
         from alerts.outbox import OutboxSink
 

@@ -247,7 +247,7 @@ def digest_cmd(
 ) -> None:
     """Preview a daily digest exactly as it would be sent, without sending it."""
     from monitor.health import SourceHealth, source_health
-    from monitor.runner import configured_sources
+    from monitor.runner import configured_sources, register_sources
 
     settings = settings_or_exit(app)
     academy = academy_id or settings.academies[0].id
@@ -264,7 +264,7 @@ def digest_cmd(
     store = app.store()
     try:
         sources = configured_sources(settings)
-        store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in sources), now)
+        register_sources(store, sources, now)
 
         def health(aid: str) -> list[SourceHealth]:
             return source_health(store, [s for s in sources if s.academy_id == aid], now)

@@ -203,14 +203,14 @@ def sources_cmd(app: App) -> None:
     """Health of every source: state, last success, failures in a row, items in 7 days, and
     what to do when a source needs a person (credentials, blocked)."""
     from monitor.health import source_health
-    from monitor.runner import configured_sources
+    from monitor.runner import configured_sources, register_sources
 
     settings = settings_or_exit(app)
     now = datetime.now(UTC)
     srcs = configured_sources(settings)
     store = app.store()
     try:
-        store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in srcs), now)
+        register_sources(store, srcs, now)
         health = source_health(store, srcs, now)
     finally:
         store.close()

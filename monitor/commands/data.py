@@ -32,9 +32,10 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
         if not rows:
             click.echo("No stored mentions to rescore.")
             return
-        model_key = settings.scoring.model or "all-MiniLM-L6-v2"
         click.echo(f"Loading the model and scoring {len(rows)} mentions…", err=True)
-        scorer = load_scorer(settings.scoring, cache=StoreEmbeddingCache(store, model_key))
+        scorer = load_scorer(
+            settings.scoring, cache=StoreEmbeddingCache.for_model(store, settings.scoring.model)
+        )
         batch = max(1, settings.scoring.batch_size * 4)
         changed = urgent = 0
         chunks = [rows[i : i + batch] for i in range(0, len(rows), batch)]

@@ -43,14 +43,14 @@ def status(app: App, as_json: bool) -> None:
     """
     from alerts.outbox import counts
     from monitor.health import source_health
-    from monitor.runner import configured_sources
+    from monitor.runner import configured_sources, register_sources
 
     settings = settings_or_exit(app)
     now = datetime.now(UTC)
     store = app.store()
     try:
         srcs = configured_sources(settings)
-        store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in srcs), now)
+        register_sources(store, srcs, now)
         health = source_health(store, srcs, now)
         last_tick = store.get_state("last_tick_at")
         last_cycle = store.get_state("last_cycle_at")

@@ -19,6 +19,11 @@ class StoreEmbeddingCache:
         self.store = store
         self.model_key = model_key
 
+    @classmethod
+    def for_model(cls, store: Store, model_setting: str) -> StoreEmbeddingCache:
+        """The cache of the model named by `scoring.model` (empty: the bundled one)."""
+        return cls(store, model_setting or "all-MiniLM-L6-v2")
+
     def get_many(self, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
         if not fingerprints:
             return {}
