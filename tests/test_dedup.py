@@ -27,7 +27,7 @@ from monitor.dedup import (
 )
 from sources.base import RawItem
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mentions-dev.jsonl"
+DEV = Path(__file__).resolve().parents[1] / "monitor" / "scoring" / "data" / "mentions-dev.jsonl"
 
 # -- canonical_url: examples ---------------------------------------------------------------------
 

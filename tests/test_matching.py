@@ -13,7 +13,7 @@ from monitor.config import AcademyConfig
 from monitor.matching import Matcher, Watch, tokenise
 from monitor.models import Match
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mentions-dev.jsonl"
+DEV = Path(__file__).resolve().parents[1] / "monitor" / "scoring" / "data" / "mentions-dev.jsonl"
 
 # The academy block recommended for examples/ankermoor.toml, as data.
 ANKERMOOR = {

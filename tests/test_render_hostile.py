@@ -24,16 +24,7 @@ from monitor.health import SourceHealth
 from monitor.models import Mention
 from tests.alerts_support import assess
 
-CORPUS = Path("/work/shared/data/feed-corpus/wellformed/sanitize")
-if not CORPUS.exists():  # the data folder sits next to the repository in other checkouts
-    CORPUS = (
-        Path(__file__).resolve().parents[2]
-        / "shared"
-        / "data"
-        / "feed-corpus"
-        / "wellformed"
-        / "sanitize"
-    )
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "feed-corpus" / "wellformed" / "sanitize"
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ACADEMY = AcademyConfig(
