@@ -5,8 +5,10 @@ from one `Settings`, so commands and the service wire the same parts the same wa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from monitor.clock import Clock, system_clock
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.store import Store
 from sources.http import ClientConfig, GuardedClient
@@ -31,7 +33,12 @@ class App:
     """What a command needs, created on first use."""
 
     config_path: str | Path | None = None
+    clock: Clock = system_clock
     _settings: Settings | None = field(default=None, init=False)
+
+    def now(self) -> datetime:
+        """The current time for a command: the injected clock (tests pass a fixed one)."""
+        return self.clock()
 
     def settings(self) -> Settings:
         """The loaded settings; raises ConfigError listing every problem."""

@@ -7,6 +7,7 @@ import click
 
 from monitor import __version__
 from monitor.app import App
+from monitor.clock import system_clock
 from monitor.commands import alerts, core, data, demo, scoring, service
 from monitor.commands.check_source import check_source
 
@@ -27,7 +28,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
     Start with `check-config`, then `collect --once` to try your sources, then `run`.
     """
-    ctx.obj = App(config_path)
+    # Tests invoke the CLI with `obj=<clock>` to run a command at a chosen time.
+    clock = ctx.obj if callable(ctx.obj) else system_clock
+    ctx.obj = App(config_path, clock=clock)
 
 
 for command in [

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from monitor.clock import Clock, system_clock
 from monitor.config import Settings, source_key, source_options
 from monitor.dedup import identify, simhash_bands
 from monitor.matching import Matcher, Watch
@@ -104,7 +105,7 @@ class Runner:
     client: GuardedClient
     scorer: Scorer | None = None
     notices: NoticeSink = field(default_factory=NoNotices)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    clock: Clock = system_clock
     sources: list[ConfiguredSource] = field(init=False)
     matcher: Matcher = field(init=False)
 

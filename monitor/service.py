@@ -14,21 +14,20 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.app import App
+from monitor.clock import Clock, system_clock
 from monitor.health import source_health
 from monitor.runner import ConfiguredSource, NoNotices, NoticeSink, Runner, Scorer
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
-
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return system_clock()
 
 
 def build_runner(
@@ -37,9 +36,12 @@ def build_runner(
     score: bool = True,
     store: Store | None = None,
     notices: NoticeSink | None = None,
-    clock: Clock = utcnow,
+    clock: Clock | None = None,
 ) -> tuple[Runner, Callable[[], None]]:
-    """A Runner wired from the app's settings, and a function that releases what it opened."""
+    """A Runner wired from the app's settings, and a function that releases what it opened.
+
+    The clock defaults to the app's, so `collect --once` runs at the time a test injects."""
+    clock = clock or app.clock
     settings = app.settings()
     own_store = store is None
     st = store or app.store()

@@ -17,6 +17,7 @@ from alerts import outbox
 from alerts.outbox import dispatch_pending
 from alerts.smtp import DeliveryError, FileTransport, SmtpTransport, transport_for
 from monitor.app import App
+from monitor.clock import fixed_clock
 from monitor.commands.alerts import outbox_cmd
 from monitor.config import Settings
 from monitor.store import Store
@@ -125,7 +126,9 @@ def test_permanent_failure_is_a_dead_letter_listed_by_outbox_and_retryable(tmp_p
         )
         store.close()
 
-        app = App()
+        # The command runs on the test's clock, not the wall clock: a dead letter queued again
+        # "now" must be due at the time the next dispatch below runs.
+        app = App(clock=fixed_clock(T0 + timedelta(days=1)))
         app._settings = settings
         out = CliRunner().invoke(outbox_cmd, ["--status", "dead"], obj=app)
         assert out.exit_code == 0, out.output

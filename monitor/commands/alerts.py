@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -14,10 +14,6 @@ from monitor.app import App
 from monitor.commands.core import settings_or_exit
 from monitor.commands.output import fail, table
 from monitor.models import CATEGORIES
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _when(dt: datetime | None) -> str:
@@ -62,7 +58,7 @@ def subscribers_add(
             academies=academies,
             categories=categories,
             name=name,
-            now=_now(),
+            now=app.now(),
         )
     except subscriptions.SubscriptionError as exc:
         fail(str(exc))
@@ -150,7 +146,7 @@ def subscribers_confirm(app: App, email: str | None, token: str | None) -> None:
     store = app.store()
     try:
         if token:
-            outcome = subscriptions.confirm(store, token, _now())
+            outcome = subscriptions.confirm(store, token, app.now())
             if outcome in (subscriptions.Outcome.INVALID, subscriptions.Outcome.EXPIRED):
                 fail(f"the token is {outcome.value}")
             click.echo(
@@ -158,7 +154,7 @@ def subscribers_confirm(app: App, email: str | None, token: str | None) -> None:
             )
             return
         assert email is not None
-        if not subscriptions.confirm_by_admin(store, email, _now()):
+        if not subscriptions.confirm_by_admin(store, email, app.now()):
             fail(f"{email} is not a provider subscriber; add them first with `subscribers add`.")
         click.echo(f"{email}: confirmed by an administrator.")
     finally:
@@ -183,7 +179,7 @@ def outbox_cmd(app: App, status: str, limit: int, retry_dead: bool) -> None:
     store = app.store()
     try:
         if retry_dead:
-            n = outbox.retry_dead(store, _now())
+            n = outbox.retry_dead(store, app.now())
             click.echo(f"{n} dead letter(s) queued again; they are sent on the next dispatch.")
             return
         rows = outbox.list_notices(store, None if status == "all" else status, limit)
@@ -260,7 +256,7 @@ def digest_cmd(
     except ValueError:
         fail("--date must be YYYY-MM-DD")
         return
-    now = _now()
+    now = app.now()
     store = app.store()
     try:
         sources = configured_sources(settings)
@@ -291,7 +287,7 @@ def dispatch_cmd(app: App) -> None:
     transport = transport_for(settings.mail)
     store = app.store()
     try:
-        result = outbox.dispatch_pending(store, settings, transport, _now())
+        result = outbox.dispatch_pending(store, settings, transport, app.now())
     finally:
         store.close()
     click.echo(

@@ -150,7 +150,7 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
     store = app.store()
     try:
         rows = store.mentions(
-            since=parse_since(since, datetime.now(UTC)), organisation=academy, limit=limit
+            since=parse_since(since, app.now()), organisation=academy, limit=limit
         )
     finally:
         store.close()
@@ -206,7 +206,7 @@ def sources_cmd(app: App) -> None:
     from monitor.runner import configured_sources, register_sources
 
     settings = settings_or_exit(app)
-    now = datetime.now(UTC)
+    now = app.now()
     srcs = configured_sources(settings)
     store = app.store()
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import click
 
@@ -28,7 +28,7 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
 
     store = app.store()
     try:
-        rows = store.mentions(since=parse_since(since, datetime.now(UTC)), organisation=academy)
+        rows = store.mentions(since=parse_since(since, app.now()), organisation=academy)
         if not rows:
             click.echo("No stored mentions to rescore.")
             return
@@ -54,7 +54,7 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
                         changed += 1
                     urgent += new.urgent
                 store.save_assessments(
-                    [(m.id, a) for (m, _), a in zip(chunk, fresh, strict=True)], datetime.now(UTC)
+                    [(m.id, a) for (m, _), a in zip(chunk, fresh, strict=True)], app.now()
                 )
         click.echo(
             f"Rescored {len(rows)} mentions with {scorer.model_version}: {changed} changed, {urgent} urgent."
@@ -127,7 +127,7 @@ def purge(app: App) -> None:
     store = app.store()
     try:
         days = settings.retention.mention_days
-        n = store.purge_before(datetime.now(UTC) - timedelta(days=days))
+        n = store.purge_before(app.now() - timedelta(days=days))
         click.echo(f"Deleted {n} mention(s) first seen more than {days} days ago.")
     finally:
         store.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
 
@@ -46,7 +46,7 @@ def status(app: App, as_json: bool) -> None:
     from monitor.runner import configured_sources, register_sources
 
     settings = settings_or_exit(app)
-    now = datetime.now(UTC)
+    now = app.now()
     store = app.store()
     try:
         srcs = configured_sources(settings)
