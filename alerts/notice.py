@@ -62,6 +62,7 @@ class MentionFacts:
     urgent: bool
     dashboard_url: str
     copies: int = 0  # syndicated copies of the same story (digest only)
+    author: str | None = None  # as the source shows it ("@name.bsky.social"); the web page only
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,7 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
                 "organisation": m.organisation,
                 "source": m.source_key,
                 "url": m.url,
+                "author": m.author,
                 "title": m.title,
                 "text": m.text,
                 "published_at": m.published_at.isoformat() if m.published_at else None,

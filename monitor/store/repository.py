@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
 from monitor.store.engine import make_engine, migrate
@@ -440,8 +441,15 @@ class Store:
                 conds.append(MentionRecord.id.in_(list(ids)))
             if url:
                 conds.append(or_(MentionRecord.url == url, MentionRecord.canonical_url == url))
-            if author:
-                conds.append(MentionRecord.author == author)
+            if author and author_key(author):
+                # Compare normalised forms on both sides: "@handle", "handle" and the profile
+                # URL all name the same author (monitor/authors.py).
+                wanted = author_key(author)
+                stored = tx.session.scalars(
+                    select(MentionRecord.author).where(MentionRecord.author.is_not(None)).distinct()
+                )
+                same = [a for a in stored if a is not None and author_key(a) == wanted]
+                conds.append(MentionRecord.author.in_(same))
             if text:
                 needle = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
                 pattern = f"%{needle}%"
