@@ -121,6 +121,12 @@ class DigestContent:
     dashboard_url: str
     mention_count: int
     retention_days: int = 90  # the retention policy, stated in every digest
+    not_checked: tuple[str, ...] = ()  # sources never checked yet: not called working
+    since_added: bool = False  # the window starts when the academy was added (first digest)
+
+    @property
+    def sources_working(self) -> int:
+        return self.sources_total - len(self.problems) - len(self.not_checked)
 
     @property
     def total(self) -> int:

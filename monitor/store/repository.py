@@ -279,6 +279,10 @@ class Tx:
         return rec.consecutive_errors
 
 
+# service_state key prefix: when an academy was first configured (see Store.sync_sources).
+ACADEMY_ADDED = "academy_added:"
+
+
 class Store:
     """The database, opened and migrated."""
 
@@ -314,6 +318,15 @@ class Store:
         wanted = list(sources)
         with self.transaction() as tx:
             have = {r.key: r for r in tx.session.scalars(select(SourceRecord))}
+            known = {r.academy_id for r in have.values()}
+            for academy_id in sorted({a for _, a, _ in wanted} - known):
+                # An academy none of whose sources was stored before is new: remember when, so
+                # that its first digest covers only the time since (alerts/digest.py).
+                key = ACADEMY_ADDED + academy_id
+                if tx.session.get(ServiceStateRecord, key) is None:
+                    tx.session.add(
+                        ServiceStateRecord(key=key, value=now.isoformat(), updated_at=now)
+                    )
             for key, academy_id, kind in wanted:
                 rec = have.get(key)
                 if rec is None:
@@ -331,6 +344,12 @@ class Store:
                     # A changed kind means a different source: forget the old cursor and validators.
                     rec.kind, rec.etag, rec.last_modified, rec.cursor = kind, None, None, None
                     rec.next_check_at = now
+
+    def academy_added(self, academy_id: str) -> datetime | None:
+        """When the academy's sources were first registered; None when that is not known (it
+        was configured before this was recorded, or has no sources)."""
+        value = self.get_state(ACADEMY_ADDED + academy_id)
+        return datetime.fromisoformat(value) if value else None
 
     def sources(self, keys: Iterable[str] | None = None) -> list[SourceRow]:
         with self.transaction() as tx:
