@@ -122,6 +122,7 @@ def build_digest(
     window: tuple[datetime, datetime],
     base_url: str,
     retention_days: int = 90,
+    since_added: bool = False,
 ) -> DigestContent:
     """Stories grouped by their most serious category (syndicated copies folded into one),
     benign mentions summarised, counts per source, and the monitoring health."""
@@ -179,6 +180,12 @@ def build_digest(
         if not h.healthy
     )
     checked = sum(1 for h in health if h.last_success is not None and h.last_success >= start)
+    # Never checked yet: neither working nor failing, and never reported as either.
+    not_checked = tuple(
+        rules.source_name(h.key)
+        for h in health
+        if h.healthy and h.last_success is None and h.consecutive_errors == 0
+    )
     return DigestContent(
         digest_date=digest_date,
         window_start=window[0],
@@ -199,6 +206,8 @@ def build_digest(
         dashboard_url=base_url.rstrip("/") + "/",
         mention_count=len(rows),
         retention_days=retention_days,
+        not_checked=not_checked,
+        since_added=since_added,
     )
 
 
@@ -227,6 +236,11 @@ def content_for(
 ) -> DigestContent:
     tz = settings.tz
     window = digest_window(d, settings.schedule.digest_time, tz, academy.digest, last_sent)
+    added = store.academy_added(academy.id)
+    since_added = added is not None and added > window[0]
+    if added is not None and since_added:
+        # The first digest covers only the time since the academy was added, not a day before.
+        window = (added, window[1])
     rows = store.mentions(since=window[0], until=window[1], organisation=academy.id)
     with store.session() as s:
         dead = outbox.dead_letters(s, academy.id, settings.schedule.timezone)
@@ -239,6 +253,7 @@ def content_for(
         window,
         settings.web.public_base_url,
         retention_days=settings.retention.mention_days,
+        since_added=since_added,
     )
 
 
@@ -254,6 +269,9 @@ def enqueue_due_digests(
         d = due_digest_date(now, settings.schedule.digest_time, settings.tz, academy.digest)
         if d is None or not academy.recipients:
             continue
+        added = store.academy_added(academy.id)
+        if added is not None and slot_at(d, settings.schedule.digest_time, settings.tz) <= added:
+            continue  # added after this slot: its first digest is the next one
         sent = _sent_dates(store, academy.id)
         with store.session() as s:
             opted = outbox.opted_out(s)

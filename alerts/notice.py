@@ -62,6 +62,7 @@ class MentionFacts:
     urgent: bool
     dashboard_url: str
     copies: int = 0  # syndicated copies of the same story (digest only)
+    author: str | None = None  # as the source shows it ("@name.bsky.social"); the web page only
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,12 @@ class DigestContent:
     dashboard_url: str
     mention_count: int
     retention_days: int = 90  # the retention policy, stated in every digest
+    not_checked: tuple[str, ...] = ()  # sources never checked yet: not called working
+    since_added: bool = False  # the window starts when the academy was added (first digest)
+
+    @property
+    def sources_working(self) -> int:
+        return self.sources_total - len(self.problems) - len(self.not_checked)
 
     @property
     def total(self) -> int:

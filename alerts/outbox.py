@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -95,14 +96,20 @@ def recipient_row(session: Session, email: str, academy_id: str, now: datetime) 
     return rec
 
 
-def incident_for(session: Session, mention: Mention, now: datetime) -> Incident:
-    """The story's incident, opened now if it has none."""
+def incident_for(
+    session: Session, mention: Mention, now: datetime, categories: Sequence[str] = ()
+) -> Incident:
+    """The story's incident, opened now if it has none. `categories` (the assessment's) are
+    recorded on it; a later copy of the story adds any it newly shows."""
     q = select(IncidentRecord).where(
         IncidentRecord.academy_id == mention.organisation,
         IncidentRecord.cluster_id == mention.cluster_id,
     )
     rec = session.scalars(q).first()
     if rec is not None:
+        merged = sorted(set(rec.categories or ()) | set(categories))
+        if merged != list(rec.categories or ()):
+            rec.categories = merged
         return Incident(rec.id, rec.opened_at, rec.ico_deadline)
     inc = rules.new_incident(mention)
     try:
@@ -113,7 +120,7 @@ def incident_for(session: Session, mention: Mention, now: datetime) -> Incident:
                     academy_id=mention.organisation,
                     cluster_id=mention.cluster_id,
                     mention_id=mention.id,
-                    categories=[],
+                    categories=sorted(set(categories)),
                     opened_at=inc.opened_at,
                     ico_deadline=inc.ico_deadline,
                 )
@@ -227,7 +234,11 @@ class OutboxSink:
             )
             return 0
         session = tx.session
-        incident = incident_for(session, mention, now) if rules.needs_incident(assessment) else None
+        incident = (
+            incident_for(session, mention, now, assessment.categories)
+            if rules.needs_incident(assessment)
+            else None
+        )
         notices = rules.urgent_notices(
             mention,
             assessment,

@@ -178,6 +178,9 @@ def mention_facts(mention: Mention, assessment: Assessment | None, base_url: str
         why=why(mention, assessment) if assessment else (),
         urgent=bool(assessment and assessment.urgent),
         dashboard_url=dashboard_url(base_url, mention.id),
+        # The account that posted it, as public as the post; not redacted so that it can be
+        # given to `erase --author`.
+        author=shorten(one_line(mention.author), TITLE_CHARS) if mention.author else None,
     )
 
 

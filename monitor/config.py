@@ -8,6 +8,7 @@ MONITOR_CONFIG, else ./monitor.toml, else the bundled example in examples/.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -34,6 +35,15 @@ BUNDLED_EXAMPLE = REPO_ROOT / "examples" / "ankermoor.toml"
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# A sender address needs a domain too, but "name@localhost" is a valid envelope sender.
+_SENDER = re.compile(r"^[^@\s<>]+@[^@\s<>.][^@\s<>]*$")
+
+
+def _no_blanks(values: tuple[str, ...]) -> tuple[str, ...]:
+    # A blank name would match nothing (or, after stripping, everything): refuse it here.
+    if any(not v.strip() for v in values):
+        raise ValueError("an entry is blank; remove it or write the name")
+    return values
 
 
 class _Section(BaseModel):
@@ -121,6 +131,16 @@ class MailSettings(_Section):
     confirm_link_days: int = Field(7, ge=1, le=90)
     unsubscribe_link_days: int = Field(365, ge=1, le=3650)
 
+    @field_validator("from_address")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        if not _SENDER.match(v):
+            raise ValueError(
+                f"{v!r} is not an email address with a domain; "
+                "write e.g. mention-monitor@your-school.example.org"
+            )
+        return v
+
 
 class WebSettings(_Section):
     """The small web app: subscription links, /healthz, dashboard."""
@@ -180,6 +200,18 @@ class AcademyConfig(_Section):
         if not _ID.match(v):
             raise ValueError("use lower-case letters, digits, '-' and '_' (at most 63)")
         return v
+
+    @field_validator("display_name")
+    @classmethod
+    def _display(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the name is blank; write the academy's name as people know it")
+        return v
+
+    @field_validator("names", "context_words", "exclusions", "ambiguous_names")
+    @classmethod
+    def _entries(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _no_blanks(v)
 
     @field_validator("recipients")
     @classmethod
@@ -302,23 +334,135 @@ def find_config_path(explicit: str | Path | None, environ: Mapping[str, str]) ->
     return BUNDLED_EXAMPLE
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
+def _label(container: str | None, item: Any, index: int) -> str:
+    """How a list element is named in a key: an academy by its id, a source by its name, else
+    by its position (when the id or name is itself what is wrong)."""
+    field = {"academies": "id", "sources": "name"}.get(container or "")
+    if field and isinstance(item, Mapping):
+        value = item.get(field)
+        if isinstance(value, str) and _ID.match(value):
+            return f".{value}"
+    return f"[{index}]"
+
+
+def _loc(loc: tuple[int | str, ...], data: Any = None) -> str:
+    """A pydantic error location as a settings key, walking the raw data beside it so that
+    `("academies", 1, "sources", 0)` reads `academies.staldhelms.sources.deep`."""
     out = ""
+    node = data
+    container: str | None = None
     for part in loc:
         if isinstance(part, int):
-            out += f"[{part}]"
+            item = node[part] if isinstance(node, list | tuple) and part < len(node) else None
+            out += _label(container, item, part)
+            node = item
         else:
             out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, Mapping) else None
+            container = part
     return out or "(top level)"
 
 
-def _friendly(err: Mapping[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid"))
-    if err.get("type") == "extra_forbidden":
-        return "unknown setting (check the spelling; every setting is listed in the README)"
-    if err.get("type") == "missing":
+# Fields of each settings table, for "did you mean" on a misspelt key.
+_TABLES: dict[str | None, type[BaseModel]] = {
+    None: Settings,
+    "network": NetworkSettings,
+    "schedule": ScheduleSettings,
+    "scoring": ScoringSettings,
+    "mail": MailSettings,
+    "web": WebSettings,
+    "retention": RetentionSettings,
+    "academies": AcademyConfig,
+}
+
+# Lists whose elements are addresses, and how to say what is expected of them.
+_LIST_OF = {
+    "recipients": 'a list of email addresses is expected, e.g. ["head@school.example.org"]',
+    "allow_private": 'a list of IP addresses or ranges is expected, e.g. ["127.0.0.1"]',
+    "names": 'a list of names is expected, e.g. ["Ankermoor Primary Academy"]',
+}
+
+
+def _suggest(word: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _friendly(err: Mapping[str, Any], known: Any = None, *, data: Any = None) -> str:
+    """Plain English for a pydantic error, in one place: no library jargon reaches the user.
+
+    `known`: the settings that are valid where the error is (for a "did you mean")."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    loc = tuple(err.get("loc", ()))
+    field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    if kind == "extra_forbidden":
+        if known is None:
+            known = _known_keys(loc, data)
+        return "unknown setting" + (
+            _suggest(field, known) or " (check the spelling; every setting is listed in the README)"
+        )
+    if kind == "missing":
         return "required setting is missing"
-    return msg.removeprefix("Value error, ")
+    if kind in ("tuple_type", "list_type", "set_type", "iterable_type"):
+        return _LIST_OF.get(field, 'a list is expected, e.g. ["first", "second"]')
+    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        return "a whole number is expected, e.g. 15"
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return "a number is expected, e.g. 20 or 2.5"
+    if kind in ("bool_type", "bool_parsing"):
+        return "true or false is expected"
+    if kind in ("string_type", "string_unicode"):
+        return "text in quotes is expected"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        return "a table of settings is expected (a [section] in TOML)"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind in ("too_short", "string_too_short"):
+        n = ctx.get("min_length", 1)
+        return "at least one entry is needed" if n == 1 else f"at least {n} entries are needed"
+    if kind in ("too_long", "string_too_long"):
+        return f"too long: at most {ctx.get('max_length')} allowed"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {ctx.get('expected')}"
+    if kind.startswith("url_"):
+        return "a full web address is expected, e.g. https://example.org/feed.xml"
+    if kind == "value_error":
+        return str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        return "this text is not in the expected form"
+    return "this value cannot be used here"
+
+
+def _known_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    """The settings that exist at the table holding loc[-1]."""
+    parent = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), None)
+    if parent == "sources":
+        return _source_keys(loc, data)
+    model = _TABLES.get(parent)
+    return list(model.model_fields) if model is not None else []
+
+
+def _source_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    from sources.base import registry
+
+    node = data
+    for part in loc[:-1]:
+        node = node[part] if isinstance(node, list | tuple | Mapping) else None
+        if node is None:
+            break
+    kind = node.get("kind") if isinstance(node, Mapping) else None
+    collector = registry().get(kind) if isinstance(kind, str) else None
+    keys = list(SourceConfig.model_fields)
+    if collector is not None:
+        keys += list(collector.options_model.model_fields)
+    return keys
 
 
 def load_settings(
@@ -344,9 +488,12 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     try:
         settings = Settings(**dict(data))
     except ValidationError as exc:
-        problems = [ConfigProblem(_loc(tuple(e["loc"])), _friendly(e)) for e in exc.errors()]
+        problems = [
+            ConfigProblem(_loc(tuple(e["loc"]), data), _friendly(e, data=data))
+            for e in exc.errors()
+        ]
         raise ConfigError(path, problems) from None
-    problems = _check_sources(settings)
+    problems = _check_sources(settings) + _check_addresses(settings)
     if problems:
         raise ConfigError(path, problems)
     return settings
@@ -358,9 +505,9 @@ def _check_sources(settings: Settings) -> list[ConfigProblem]:
 
     problems: list[ConfigProblem] = []
     kinds = registry()
-    for ai, academy in enumerate(settings.academies):
-        for si, src in enumerate(academy.sources):
-            key = f"academies[{ai}].sources[{si}]"
+    for academy in settings.academies:
+        for src in academy.sources:
+            key = f"academies.{academy.id}.sources.{src.name}"
             collector = kinds.get(src.kind)
             if collector is None:
                 allowed = ", ".join(sorted(kinds))
@@ -371,7 +518,61 @@ def _check_sources(settings: Settings) -> list[ConfigProblem]:
             try:
                 collector.options_model.model_validate(source_options(settings, src))
             except ValidationError as exc:
+                known = [*SourceConfig.model_fields, *collector.options_model.model_fields]
                 for e in exc.errors():
                     loc = _loc(tuple(e["loc"]))
-                    problems.append(ConfigProblem(f"{key}.{loc}", _friendly(e)))
+                    problems.append(ConfigProblem(f"{key}.{loc}", _friendly(e, known)))
+    return problems
+
+
+_URLISH = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _urls(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if _URLISH.match(value.strip()) else []
+    if isinstance(value, list | tuple):
+        return [u for v in value for u in _urls(v)]
+    if isinstance(value, Mapping):
+        return [u for v in value.values() for u in _urls(v)]
+    return []
+
+
+def _check_addresses(settings: Settings) -> list[ConfigProblem]:
+    """Source URLs the guarded client will refuse at the first fetch, found now: loopback,
+    private and metadata addresses written as IP literals (unless network.allow_private lists
+    them), names that always mean this machine, and URLs it cannot read. Pure: no DNS lookup,
+    so a name that resolves to a private address is still found only when fetched."""
+    from sources.addresses import UnsafeURL, address_problem, parse_allow_list, parse_target
+
+    allow = parse_allow_list(settings.network.allow_private)
+    problems: list[ConfigProblem] = []
+    for academy in settings.academies:
+        for src in academy.sources:
+            for option, value in src.options.items():
+                key = f"academies.{academy.id}.sources.{src.name}.{option}"
+                for url in _urls(value):
+                    try:
+                        target = parse_target(url.strip())
+                    except UnsafeURL as exc:
+                        hint = (
+                            "; write the address instead (127.0.0.1) and list it in "
+                            "network.allow_private"
+                            if exc.category == "loopback"
+                            else ""
+                        )
+                        problems.append(
+                            ConfigProblem(key, f"{url} will be refused: {exc.reason}{hint}")
+                        )
+                        continue
+                    problem = address_problem(target.literal, allow) if target.literal else None
+                    if problem is not None:
+                        hint = (
+                            f"; if this is meant, list {problem.address} in network.allow_private"
+                            if problem.category in ("loopback", "private", "shared")
+                            else ""
+                        )
+                        problems.append(
+                            ConfigProblem(key, f"{url} will be refused: {problem}{hint}")
+                        )
     return problems

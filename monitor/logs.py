@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -63,3 +65,37 @@ def setup_logging(
         "apscheduler",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class _NotPerSource(logging.Filter):
+    """Drops a source's own events below ERROR: a command's table shows each outcome once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not hasattr(record, "source")
+
+
+@contextmanager
+def command_logging(level: str, stream: TextIO, *, on_terminal: bool) -> Iterator[None]:
+    """Logging for one command that prints a per-source table (`collect --once`).
+
+    On a terminal, a source's failure is shown once, in the table's error column: its log
+    records are not printed as well (a collector crash, logged at ERROR, still is). Elsewhere
+    (cron, a pipe) the program's records go to `stream` as JSON lines, with the source and the
+    reason, instead of Python's bare last-resort "source failed". Restored afterwards: only the
+    `monitor` loggers are touched, never the root logger's handlers."""
+    logger = logging.getLogger("monitor")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    handler = logging.StreamHandler(stream)
+    if on_terminal:
+        handler.setFormatter(ConsoleFormatter())
+        handler.addFilter(_NotPerSource())
+        handler.setLevel(logging.WARNING)
+    else:
+        handler.setFormatter(JsonFormatter())
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved

@@ -310,11 +310,14 @@ def store_mention(
     cluster: str | None = None,
     scored: bool = True,
     sink: OutboxSink | None = None,
+    author: str | None = None,
 ) -> tuple[Mention, int]:
     """Store a mention, its assessment and its notices in one transaction (as the runner does).
     Returns the mention and how many notices were queued."""
     n = next(_seq)
-    item = RawItem(f"{academy}/{source}", f"ext-{n}", url, title, text, published_at=now)
+    item = RawItem(
+        f"{academy}/{source}", f"ext-{n}", url, title, text, author=author, published_at=now
+    )
     cand = Candidate(
         item=item,
         match=Match(academy, "Ankermoor Primary Academy", "title", 0, 5),

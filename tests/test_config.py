@@ -83,9 +83,9 @@ def test_source_kinds_and_options_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(p)
     by_key = {prob.key: prob.message for prob in err.value.problems}
-    assert "unknown kind 'carrier-pigeon'" in by_key["academies[0].sources[0].kind"]
-    assert "feed" in by_key["academies[0].sources[0].kind"]  # lists what is allowed
-    assert "academies[0].sources[1].url" in by_key
+    assert "unknown kind 'carrier-pigeon'" in by_key["academies.ok.sources.p.kind"]
+    assert "feed" in by_key["academies.ok.sources.p.kind"]  # lists what is allowed
+    assert "academies.ok.sources.f.url" in by_key
 
 
 def test_toml_syntax_error_is_one_clear_problem(tmp_path: Path) -> None:

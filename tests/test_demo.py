@@ -31,7 +31,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     m = re.search(r"mentions stored:\s+(\d+) \((\d+) urgent\)", out)
     assert m and int(m.group(1)) >= 10 and int(m.group(2)) >= 3, out
     # Namesakes were fetched but not stored; the syndicated copy was recognised.
-    assert re.search(r"ankermoor/gazette\s+4\s+2\s+2\s+0", out), out
+    assert re.search(r"ankermoor/gazette\s+4\s+2\s+0\s+2", out), out
+    # The columns add up: every match is either a duplicate or stored.
+    header = next(line for line in out.splitlines() if line.startswith("source "))
+    assert header.split()[:5] == ["source", "fetched", "matched", "duplicates", "stored"]
+    for line in out.splitlines():
+        if line.startswith("ankermoor/"):
+            fetched, matched, dupes, stored = (int(x) for x in line.split()[1:5])
+            assert matched == dupes + stored and fetched >= matched, line
     sent = re.search(r"emails sent:\s+(\d+) .*the SMTP server received (\d+)", out)
     assert sent and sent.group(1) == sent.group(2) and int(sent.group(1)) >= 5, out
     assert "digest 1" in out and "urgent" in out and "provider" in out

@@ -207,3 +207,18 @@ def test_mention_page_is_redacted(env: tuple[Settings, Store, str, Clock]) -> No
         assert "07700 900123" not in page.text and "[phone removed]" in page.text
         assert "<script>" not in page.text
         assert http.get(f"{base}/mentions/999999").status_code == 404
+
+
+def test_mention_page_shows_the_author(env: tuple[Settings, Store, str, Clock]) -> None:
+    settings, store, base, clock = env
+    m, _ = store_mention(
+        store,
+        settings,
+        title="Ankermoor Primary Academy photo",
+        text="a photo",
+        now=clock.now,
+        author="@parent.bsky.social",
+    )
+    with httpx.Client(timeout=10) as http:
+        page = http.get(f"{base}/mentions/{m.id}")
+    assert page.status_code == 200 and "by @parent.bsky.social" in page.text

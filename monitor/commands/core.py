@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -14,6 +15,8 @@ from monitor.app import App
 from monitor.commands.output import fail, table
 from monitor.config import ConfigError, Settings, find_config_path
 from monitor.models import CollectStats
+
+DETAIL_WIDTH = 100  # wrap a source's advice to this many columns
 
 
 def settings_or_exit(app: App) -> Settings:
@@ -69,12 +72,13 @@ def _stats_row(s: CollectStats) -> list[object]:
     return [
         s.source_key,
         s.fetched,
-        s.new,
         s.relevant,
         s.duplicates,
+        s.new,
         "yes" if s.not_modified else "",
         f"{s.seconds:.1f}s",
-        (s.error or s.attention or "; ".join(s.notes))[:90],
+        # In full: the last column, so a terminal wraps it rather than a URL being cut off.
+        s.error or s.attention or "; ".join(s.notes),
     ]
 
 
@@ -90,12 +94,25 @@ def _stats_row(s: CollectStats) -> list[object]:
 def collect(app: App, once: bool, run_all: bool, no_score: bool) -> None:
     """Fetch every due source, store new mentions of your academies, and print a table.
 
-    Columns: fetched items, new mentions stored, relevant (matched an academy), duplicates
-    (already stored or repeated), not modified (HTTP 304), and the error if the source failed.
+    Columns, each narrowing the one before: fetched (items the source returned), matched (items
+    about one of your academies), duplicates (matches already stored, from any source, or
+    repeated), new (mentions stored now; matched = duplicates + new); then not modified (HTTP
+    304) and the error if the source failed.
     """
+    from monitor.logs import command_logging
+
+    settings = settings_or_exit(app)
+    with command_logging(settings.log_level, sys.stderr, on_terminal=_on_terminal()):
+        _collect(app, run_all, no_score)
+
+
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _collect(app: App, run_all: bool, no_score: bool) -> None:
     from monitor.service import build_runner
 
-    settings_or_exit(app)
     runner, closer = build_runner(app, score=not no_score)
     try:
         todo = runner.sources if run_all else runner.due()
@@ -103,7 +120,7 @@ def collect(app: App, once: bool, run_all: bool, no_score: bool) -> None:
             click.echo("No source is due. Use --all to run every source now.")
             return
         results: list[CollectStats] = []
-        if sys.stderr.isatty():
+        if _on_terminal():
             with click.progressbar(
                 todo,
                 label="Collecting",
@@ -118,9 +135,9 @@ def collect(app: App, once: bool, run_all: bool, no_score: bool) -> None:
         headers = [
             "source",
             "fetched",
-            "new",
-            "relevant",
+            "matched",
             "duplicates",
+            "new",
             "not modified",
             "time",
             "error",
@@ -161,6 +178,7 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
                 "organisation": m.organisation,
                 "source": m.source_key,
                 "url": m.url,
+                "author": m.author,
                 "title": m.title,
                 "text": m.text,
                 "published_at": m.published_at.isoformat() if m.published_at else None,
@@ -222,20 +240,30 @@ def sources_cmd(app: App) -> None:
             h.last_success.strftime("%Y-%m-%d %H:%M") if h.last_success else "never",
             h.consecutive_errors,
             h.items_7d,
-            (h.advice or h.last_error or "")[:80],
         ]
         for h in health
     ]
-    headers = [
-        "source",
-        "kind",
-        "state",
-        "last success (UTC)",
-        "errors in a row",
-        "items 7d",
-        "detail",
-    ]
+    headers = ["source", "kind", "state", "last success (UTC)", "errors in a row", "items 7d"]
     click.echo(table(headers, rows))
+    # What went wrong and what to do, each on its own lines under the table: wrapped between
+    # words, never cut, and a URL is never broken.
+    details = [h for h in health if h.advice or h.last_error]
+    if details:
+        click.echo("")
+    for h in details:
+        click.echo(f"{h.key} ({h.state.replace('_', ' ')}):")
+        for text in (h.advice, h.last_error if h.advice != h.last_error else None):
+            if text:
+                click.echo(
+                    textwrap.fill(
+                        text,
+                        width=DETAIL_WIDTH,
+                        initial_indent="  ",
+                        subsequent_indent="  ",
+                        break_long_words=False,
+                        break_on_hyphens=False,
+                    )
+                )
 
 
 COMMANDS = [check_config, collect, mentions, sources_cmd]

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import logging
 import sys
 from datetime import timedelta
+from typing import Any
 
 import click
 
 from monitor.app import App
 from monitor.commands.core import parse_since, settings_or_exit
-from monitor.commands.output import fail
+from monitor.commands.output import fail, table
 from monitor.models import ScoringInput
+
+log = logging.getLogger(__name__)
 
 
 @click.command("rescore")
@@ -133,4 +140,97 @@ def purge(app: App) -> None:
         store.close()
 
 
-COMMANDS = [rescore, erase, keep, purge]
+INCIDENT_FIELDS = [
+    "id",
+    "academy",
+    "opened_at",
+    "ico_deadline",
+    "categories",
+    "mention_id",
+    "dashboard_url",
+]
+
+
+@click.command("incidents")
+@click.option("--json", "as_json", is_flag=True, help="Export: one JSON object per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="Export: CSV with a header row.")
+@click.option("--academy", help="Only this academy id.")
+@click.option("--since", help="Only incidents opened since: 30d, 24h, or an ISO date.")
+@click.pass_obj
+def incidents(
+    app: App, as_json: bool, as_csv: bool, academy: str | None, since: str | None
+) -> None:
+    """List possible personal-data breaches (urgent data leaks, pupil images) with their ICO
+    72-hour deadline, newest first, or export them for the academy's breach log. Holds no
+    mention text: follow the dashboard link to see what was found."""
+    from alerts.incidents import list_incidents
+
+    settings = settings_or_exit(app)
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    store = app.store()
+    try:
+        rows = list_incidents(
+            store,
+            settings.web.public_base_url,
+            academy=academy,
+            since=parse_since(since, app.now()),
+        )
+    finally:
+        store.close()
+    docs: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "academy": r.academy_id,
+            "opened_at": r.opened_at.isoformat(),
+            "ico_deadline": r.ico_deadline.isoformat(),
+            "categories": list(r.categories),
+            "mention_id": r.mention_id,
+            "dashboard_url": r.dashboard_url,
+        }
+        for r in rows
+    ]
+    if as_json or as_csv:
+        if as_json:
+            for doc in docs:
+                click.echo(json.dumps(doc, ensure_ascii=False))
+        else:
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=INCIDENT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            for doc in docs:
+                writer.writerow({**doc, "categories": " ".join(doc["categories"])})
+            click.echo(buf.getvalue(), nl=False)
+        # The export is the audit event: who ran it is in the system's own records; what left
+        # is said here by count and filter, never by content.
+        log.info(
+            f"exported {len(docs)} incidents",
+            extra={
+                "format": "json" if as_json else "csv",
+                "academy": academy or "(all)",
+                "since": since or "(all)",
+            },
+        )
+        return
+    if not rows:
+        click.echo("No incidents recorded.")
+        return
+    click.echo(
+        table(
+            ["id", "academy", "opened (UTC)", "ICO deadline (UTC)", "categories", "mention"],
+            [
+                [
+                    r.id,
+                    r.academy_id,
+                    r.opened_at.strftime("%Y-%m-%d %H:%M"),
+                    r.ico_deadline.strftime("%Y-%m-%d %H:%M"),
+                    ", ".join(r.categories) or "-",
+                    r.dashboard_url or "(erased)",
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+COMMANDS = [rescore, erase, keep, purge, incidents]

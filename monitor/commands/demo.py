@@ -33,12 +33,17 @@ def demo(folder: Path) -> None:
         fail(str(exc))
         return
     click.echo("")
-    headers = ["source", "fetched", "stored", "relevant", "duplicates", "error"]
+    # Left to right, each count narrows the one before: matched = duplicates + stored.
+    headers = ["source", "fetched", "matched", "duplicates", "stored", "error"]
     rows = [
-        [s.source_key, s.fetched, s.new, s.relevant, s.duplicates, s.error or s.attention or ""]
+        [s.source_key, s.fetched, s.relevant, s.duplicates, s.new, s.error or s.attention or ""]
         for s in result.stats
     ]
     click.echo(table(headers, rows))
+    click.echo(
+        "fetched: items the source returned; matched: items about the academy; duplicates: "
+        "matches already stored (from any source) or repeated; stored: new mentions kept."
+    )
     click.echo("")
     cats = ", ".join(f"{k} {v}" for k, v in result.categories.most_common())
     click.echo(f"mentions stored:  {result.mentions} ({result.urgent} urgent)")

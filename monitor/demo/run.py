@@ -177,10 +177,12 @@ def run_demo(folder: Path, say: Callable[[str], None]) -> DemoResult:
     replay = ReplayServer()
     mail = MailCatcher(folder / "mail")
     try:
-        # The digest is set for two minutes from now, and the digest job is then run as if three
-        # minutes had passed, so the digest covers what the demo has just collected.
+        # The digest is set for five minutes from now, and the digest job is then run as if six
+        # minutes had passed, so the digest covers what the demo has just collected. (A first
+        # digest is only sent for a slot after the academy was added, i.e. after the model has
+        # loaded: five minutes leave room for a slow machine.)
         london_now = datetime.now(UTC).astimezone(ZoneInfo("Europe/London"))
-        digest_time = (london_now + timedelta(minutes=2)).strftime("%H:%M")
+        digest_time = (london_now + timedelta(minutes=5)).strftime("%H:%M")
         config = folder / "demo.toml"
         config.write_text(
             demo_config(folder, replay.base, mail.port, digest_time), encoding="utf-8"
@@ -205,7 +207,7 @@ def run_demo(folder: Path, say: Callable[[str], None]) -> DemoResult:
             step("collected, matched, de-duplicated, scored and stored")
             service.dispatch()
             step("urgent alerts and provider notices sent")
-            later = datetime.now(UTC) + timedelta(minutes=3)
+            later = datetime.now(UTC) + timedelta(minutes=6)
             enqueue_due_digests(service.store, app.settings(), later, service.source_health_for)
             dispatch_pending(service.store, app.settings(), service.transport, later)
             step("daily digest sent")

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
 from monitor.store.engine import make_engine, migrate
@@ -278,6 +279,10 @@ class Tx:
         return rec.consecutive_errors
 
 
+# service_state key prefix: when an academy was first configured (see Store.sync_sources).
+ACADEMY_ADDED = "academy_added:"
+
+
 class Store:
     """The database, opened and migrated."""
 
@@ -313,6 +318,15 @@ class Store:
         wanted = list(sources)
         with self.transaction() as tx:
             have = {r.key: r for r in tx.session.scalars(select(SourceRecord))}
+            known = {r.academy_id for r in have.values()}
+            for academy_id in sorted({a for _, a, _ in wanted} - known):
+                # An academy none of whose sources was stored before is new: remember when, so
+                # that its first digest covers only the time since (alerts/digest.py).
+                key = ACADEMY_ADDED + academy_id
+                if tx.session.get(ServiceStateRecord, key) is None:
+                    tx.session.add(
+                        ServiceStateRecord(key=key, value=now.isoformat(), updated_at=now)
+                    )
             for key, academy_id, kind in wanted:
                 rec = have.get(key)
                 if rec is None:
@@ -330,6 +344,12 @@ class Store:
                     # A changed kind means a different source: forget the old cursor and validators.
                     rec.kind, rec.etag, rec.last_modified, rec.cursor = kind, None, None, None
                     rec.next_check_at = now
+
+    def academy_added(self, academy_id: str) -> datetime | None:
+        """When the academy's sources were first registered; None when that is not known (it
+        was configured before this was recorded, or has no sources)."""
+        value = self.get_state(ACADEMY_ADDED + academy_id)
+        return datetime.fromisoformat(value) if value else None
 
     def sources(self, keys: Iterable[str] | None = None) -> list[SourceRow]:
         with self.transaction() as tx:
@@ -440,8 +460,15 @@ class Store:
                 conds.append(MentionRecord.id.in_(list(ids)))
             if url:
                 conds.append(or_(MentionRecord.url == url, MentionRecord.canonical_url == url))
-            if author:
-                conds.append(MentionRecord.author == author)
+            if author and author_key(author):
+                # Compare normalised forms on both sides: "@handle", "handle" and the profile
+                # URL all name the same author (monitor/authors.py).
+                wanted = author_key(author)
+                stored = tx.session.scalars(
+                    select(MentionRecord.author).where(MentionRecord.author.is_not(None)).distinct()
+                )
+                same = [a for a in stored if a is not None and author_key(a) == wanted]
+                conds.append(MentionRecord.author.in_(same))
             if text:
                 needle = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
                 pattern = f"%{needle}%"
