@@ -80,6 +80,8 @@ class ProviderContent:
     found: tuple[Found, ...]
     incident: Incident | None
     reference: str
+    # Who at the academy to contact (academies.dpo_contact): a provider cannot open the dashboard.
+    dpo_contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class DigestContent:
     dashboard_url: str
     mention_count: int
     retention_days: int = 90  # the retention policy, stated in every digest
+    # Nobody receives urgent alerts, or urgent mentions reached nobody (alerts.reach lines).
+    alert_problems: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -212,6 +216,11 @@ def _decode(tp: Any, data: Any) -> Any:
         return date.fromisoformat(data)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         hints = typing.get_type_hints(tp)
-        kwargs = {f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp)}
+        # A field added later has a default; notices queued before it was added lack it.
+        kwargs = {
+            f.name: _decode(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.name in data
+        }
         return tp(**kwargs)
     return data
