@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from alerts import outbox, rules
+from alerts import outbox, reach, rules
 from alerts.notice import (
     CategoryGroup,
     DigestContent,
@@ -123,6 +123,7 @@ def build_digest(
     base_url: str,
     retention_days: int = 90,
     since_added: bool = False,
+    alert_problems: Sequence[str] = (),
 ) -> DigestContent:
     """Stories grouped by their most serious category (syndicated copies folded into one),
     benign mentions summarised, counts per source, and the monitoring health."""
@@ -208,6 +209,7 @@ def build_digest(
         retention_days=retention_days,
         not_checked=not_checked,
         since_added=since_added,
+        alert_problems=tuple(alert_problems),
     )
 
 
@@ -244,6 +246,13 @@ def content_for(
     rows = store.mentions(since=window[0], until=window[1], organisation=academy.id)
     with store.session() as s:
         dead = outbox.dead_letters(s, academy.id, settings.schedule.timezone)
+    alert_problems = reach.problem_lines(
+        settings,
+        reach.recipient_states(store, settings),
+        reach.unreached_urgent(store, settings, window[0], window[1]),
+        period="in this period",
+        only=academy.id,
+    )
     return build_digest(
         academy,
         rows,
@@ -254,6 +263,7 @@ def content_for(
         settings.web.public_base_url,
         retention_days=settings.retention.mention_days,
         since_added=since_added,
+        alert_problems=alert_problems,
     )
 
 
@@ -274,7 +284,7 @@ def enqueue_due_digests(
             continue  # added after this slot: its first digest is the next one
         sent = _sent_dates(store, academy.id)
         with store.session() as s:
-            opted = outbox.opted_out(s)
+            opted = outbox.digest_muted(s)
         wanted = [r for r in dict.fromkeys(x.lower() for x in academy.recipients) if r not in opted]
         missing = [r for r in wanted if r not in sent.get(d.isoformat(), set())]
         if not missing:

@@ -81,6 +81,8 @@ class ProviderContent:
     found: tuple[Found, ...]
     incident: Incident | None
     reference: str
+    # Who at the academy to contact (academies.dpo_contact): a provider cannot open the dashboard.
+    dpo_contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class DigestContent:
     retention_days: int = 90  # the retention policy, stated in every digest
     not_checked: tuple[str, ...] = ()  # sources never checked yet: not called working
     since_added: bool = False  # the window starts when the academy was added (first digest)
+    # Nobody receives urgent alerts, or urgent mentions reached nobody (alerts.reach lines).
+    alert_problems: tuple[str, ...] = ()
 
     @property
     def sources_working(self) -> int:
@@ -219,6 +223,11 @@ def _decode(tp: Any, data: Any) -> Any:
         return date.fromisoformat(data)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         hints = typing.get_type_hints(tp)
-        kwargs = {f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp)}
+        # A field added later has a default; notices queued before it was added lack it.
+        kwargs = {
+            f.name: _decode(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.name in data
+        }
         return tp(**kwargs)
     return data

@@ -49,12 +49,21 @@ def link(settings: Settings, path: str, token: str) -> str:
 # --- reads the rules need ---------------------------------------------------------------------
 
 
-def opted_out(session: Session) -> frozenset[str]:
-    """Configured recipients who unsubscribed."""
+def digest_muted(session: Session) -> frozenset[str]:
+    """Configured recipients who muted the digest (a click on an unsubscribe link, or an admin)."""
     q = select(SubscriberRecord.email).where(
-        SubscriberRecord.role == "recipient", SubscriberRecord.status == "unsubscribed"
+        SubscriberRecord.role == "recipient",
+        (SubscriberRecord.digest_muted_at.is_not(None)) | (SubscriberRecord.status != "active"),
     )
     return frozenset(e.lower() for e in session.scalars(q))
+
+
+def urgent_muted(session: Session, academy_id: str) -> frozenset[str]:
+    """Configured recipients whose urgent alerts for this academy an administrator muted."""
+    q = select(SubscriberRecord.email, SubscriberRecord.urgent_muted).where(
+        SubscriberRecord.role == "recipient"
+    )
+    return frozenset(e.lower() for e, muted in session.execute(q) if academy_id in (muted or ()))
 
 
 def confirmed_providers(session: Session) -> list[Subscriber]:
@@ -244,10 +253,16 @@ class OutboxSink:
             assessment,
             academy,
             confirmed_providers(session),
-            opted_out=opted_out(session),
+            opted_out=urgent_muted(session, academy.id),
             incident=incident,
             base_url=self.settings.web.public_base_url,
         )
+        if not any(n.kind == "urgent" for n in notices):
+            # Nobody can receive it: say so loudly; `status`, /healthz and the digest show it too.
+            log.warning(
+                "urgent mention reached no recipient: nobody receives urgent alerts for the academy",
+                extra={"academy": academy.id, "mention": mention.id},
+            )
         added = sum(1 for n in notices if add_notice(session, n, self.settings, now))
         if added:
             log.info("notices queued", extra={"mention": mention.id, "notices": added})

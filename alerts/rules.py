@@ -257,6 +257,7 @@ def urgent_notices(
                     found=tuple(f for f in facts.found if f.key in wanted),
                     incident=incident,
                     reference=incident.id if incident else f"MM-{mention.id}",
+                    dpo_contact=academy.dpo_contact,
                 ),
             )
         )

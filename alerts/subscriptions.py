@@ -1,8 +1,13 @@
 """Subscriptions: providers' double opt-in to breach notices, and everyone's unsubscribe.
 
 A provider added by the academy is "pending" until they follow the confirm link sent to them
-(double opt-in); only then do they receive notices. Unsubscribe links work for providers and for
-recipients named in the settings alike, and also cancel what is still waiting in the outbox.
+(double opt-in); only then do they receive notices, for the academies named when they were added.
+A provider's unsubscribe link stops everything and cancels what is still waiting in the outbox.
+
+A recipient named in the settings (the Headteacher) is different: their unsubscribe link mutes the
+daily digest only. Urgent alerts about one academy can be muted only by an administrator
+(`mute_urgent`, the `recipients mute --urgent` command), and `enable` undoes every mute; so a link
+scanner or a stray click can never stop the alerts a school must not miss.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class SubscriptionError(ValueError):
 class Outcome(StrEnum):
     DONE = "done"
     ALREADY = "already"
+    DIGEST_MUTED = "digest_muted"  # a configured recipient: the digest only, urgent alerts go on
+    DIGEST_ALREADY_MUTED = "digest_already_muted"
     EXPIRED = "expired"
     INVALID = "invalid"
 
@@ -81,7 +88,19 @@ def validate(
     if not _EMAIL.match(email):
         raise SubscriptionError(f"not an email address: {email!r}")
     known = [a.id for a in settings.academies]
-    chosen = tuple(dict.fromkeys(academies)) or tuple(known)
+    configured = [a.id for a in settings.academies if email in (r.lower() for r in a.recipients)]
+    if configured:
+        raise SubscriptionError(
+            f"{email} is a configured recipient of {', '.join(configured)} (academies.recipients): "
+            "they already receive urgent alerts and the digest. A provider subscription needs the "
+            "provider's own address; see `mention-monitor recipients` to manage a recipient."
+        )
+    chosen = tuple(dict.fromkeys(academies))
+    if not chosen:
+        raise SubscriptionError(
+            "name the academies this provider serves: --academy ID (repeat for several); "
+            f"known: {', '.join(known)}"
+        )
     unknown = [a for a in chosen if a not in known]
     if unknown:
         raise SubscriptionError(
@@ -106,8 +125,9 @@ def add(
     name: str = "",
     now: datetime,
 ) -> AddResult:
-    """Subscribe a provider. New, pending or unsubscribed: a confirmation email is queued and
-    nothing else is sent until it is confirmed. Already active: the choices are updated."""
+    """Subscribe a provider to the academies it serves (at least one, named). New, pending or
+    unsubscribed: a confirmation email is queued and nothing else is sent until it is confirmed.
+    Already active: the choices are updated."""
     email, chosen, cats = validate(settings, email, academies, categories)
     with store.session() as s:
         rec = s.scalars(
@@ -195,7 +215,10 @@ _KINDS_BY_ROLE = {"provider": ("provider", "confirm"), "recipient": ("urgent", "
 
 
 def unsubscribe(store: Store, raw: str, now: datetime) -> Outcome:
-    """Follow an unsubscribe link (a click, or an RFC 8058 one-click POST). Repeating it is fine."""
+    """Follow an unsubscribe link (a click, or an RFC 8058 one-click POST). Repeating it is fine.
+
+    A provider is unsubscribed from everything. A configured recipient mutes the digest only
+    (DIGEST_MUTED): urgent alerts keep coming until an administrator mutes them."""
     with store.session() as s:
         chk = tokens.check(s, raw, tokens.Purpose.UNSUBSCRIBE, now)
         if chk.state is tokens.TokenState.INVALID or chk.subscriber_id is None:
@@ -206,11 +229,91 @@ def unsubscribe(store: Store, raw: str, now: datetime) -> Outcome:
         if rec is None:
             return Outcome.INVALID
         tokens.mark_used(s, raw, now)
+        if rec.role == "recipient":
+            if rec.digest_muted_at is not None:
+                return Outcome.DIGEST_ALREADY_MUTED
+            rec.digest_muted_at = now
+            _cancel_pending(s, rec.email, ("digest",))
+            return Outcome.DIGEST_MUTED
         if rec.status == "unsubscribed":
             return Outcome.ALREADY
         rec.status, rec.unsubscribed_at = "unsubscribed", now
         _cancel_pending(s, rec.email, _KINDS_BY_ROLE.get(rec.role, ()))
         return Outcome.DONE
+
+
+def link_role(store: Store, raw: str, now: datetime) -> str | None:
+    """Whose unsubscribe link this is ("provider" or "recipient"), for the page before the button."""
+    with store.session() as s:
+        chk = tokens.check(s, raw, tokens.Purpose.UNSUBSCRIBE, now)
+        rec = s.get(SubscriberRecord, chk.subscriber_id) if chk.subscriber_id else None
+        return rec.role if rec is not None else None
+
+
+# --- configured recipients: what an administrator may mute and enable ----------------------------
+
+
+def _recipient(session: Session, settings: Settings, email: str, now: datetime) -> SubscriberRecord:
+    email = email.strip().lower()
+    academies = [a.id for a in settings.academies if email in (r.lower() for r in a.recipients)]
+    if not academies:
+        raise SubscriptionError(
+            f"{email} is not a recipient in the settings (academies.recipients); "
+            "providers are managed with `mention-monitor subscribers`"
+        )
+    rec = outbox.recipient_row(session, email, academies[0], now)
+    for a in academies[1:]:
+        outbox.recipient_row(session, email, a, now)
+    return rec
+
+
+def recipient_academies(settings: Settings, email: str) -> tuple[str, ...]:
+    email = email.strip().lower()
+    return tuple(a.id for a in settings.academies if email in (r.lower() for r in a.recipients))
+
+
+def mute(
+    store: Store,
+    settings: Settings,
+    email: str,
+    *,
+    urgent_academies: Sequence[str] = (),
+    digest: bool = True,
+    now: datetime,
+) -> None:
+    """An administrator mutes a configured recipient: the digest, and/or urgent alerts for the
+    named academies (each must be one the address is a recipient of)."""
+    with store.session() as s:
+        rec = _recipient(s, settings, email, now)
+        mine = recipient_academies(settings, email)
+        bad = [a for a in urgent_academies if a not in mine]
+        if bad:
+            raise SubscriptionError(
+                f"{rec.email} is not a recipient of {', '.join(bad)}; it is of {', '.join(mine)}"
+            )
+        if digest and rec.digest_muted_at is None:
+            rec.digest_muted_at = now
+            _cancel_pending(s, rec.email, ("digest",))
+        if urgent_academies:
+            rec.urgent_muted = sorted(set(rec.urgent_muted or ()) | set(urgent_academies))
+            s.execute(
+                update(NoticeRecord)
+                .where(
+                    NoticeRecord.recipient == rec.email,
+                    NoticeRecord.status == outbox.PENDING,
+                    NoticeRecord.kind == "urgent",
+                    NoticeRecord.academy_id.in_(list(urgent_academies)),
+                )
+                .values(status=outbox.CANCELLED, last_error="muted by an administrator")
+            )
+
+
+def enable(store: Store, settings: Settings, email: str, now: datetime) -> None:
+    """Undo every mute of a configured recipient: the digest and urgent alerts come again."""
+    with store.session() as s:
+        rec = _recipient(s, settings, email, now)
+        rec.status, rec.digest_muted_at, rec.urgent_muted = "active", None, []
+        rec.unsubscribed_at = None
 
 
 def _cancel_pending(session: Session, email: str, kinds: Sequence[str]) -> None:

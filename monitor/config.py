@@ -191,6 +191,9 @@ class AcademyConfig(_Section):
     exclusions: tuple[str, ...] = ()
     ambiguous_names: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
+    # How providers reach the academy's data protection officer (name, email, phone): their
+    # breach notices give it, since they cannot open the dashboard.
+    dpo_contact: str = ""
     digest: Literal["off", "daily", "weekdays"] = "daily"
     sources: tuple[SourceConfig, ...] = ()
 

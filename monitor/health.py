@@ -1,14 +1,20 @@
-"""Source health: failing, silent for longer than usual, or waiting for a person.
+"""Health: each source's (failing, silent for longer than usual, or waiting for a person) and the
+service's as one typed value, `Health`.
 
-Shown by `mention-monitor sources`, the digest's "monitoring health" section and /healthz.
+`Health.ok` is False when the service cannot do its job: the scheduler is not running, an academy
+has nobody who receives urgent alerts, an urgent mention of the last 72 hours reached nobody, or
+an email is a dead letter. /healthz answers 503 then. Sources that need attention are listed too
+(`status` exits 1 for them), but do not make /healthz fail: a blocked feed is not a dead service.
+Shown by `mention-monitor status` and `sources`, the digest's "monitoring health" section and
+/healthz.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.runner import ConfiguredSource
@@ -82,3 +88,75 @@ def source_health(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class FailingSource:
+    source: str
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Health:
+    """The service's health. `problems` says in words why `ok` is False."""
+
+    ok: bool
+    problems: tuple[str, ...]
+    scheduler_alive: bool
+    last_tick_at: str | None
+    last_cycle_at: str | None
+    outbox_backlog: int  # pending emails
+    outbox_dead: int
+    sources: int
+    failing_sources: tuple[FailingSource, ...]
+    academies_without_urgent_recipient: tuple[str, ...]
+
+    @property
+    def all_clear(self) -> bool:
+        """Healthy and no source needs attention (what `status` exits 0 for)."""
+        return self.ok and not self.failing_sources
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["status"] = "ok" if self.ok else "unhealthy"
+        return doc
+
+
+def assess(
+    *,
+    scheduler_alive: bool,
+    last_tick_at: str | None,
+    last_cycle_at: str | None,
+    outbox_backlog: int,
+    outbox_dead: int,
+    sources: Sequence[SourceHealth],
+    academies_without_urgent_recipient: Sequence[str],
+    recipient_problems: Sequence[str],
+) -> Health:
+    """Pure: the facts in, the verdict out."""
+    problems: list[str] = []
+    if not scheduler_alive:
+        problems.append("the scheduler is not running (is `mention-monitor run` up?)")
+    problems += recipient_problems
+    if outbox_dead:
+        problems.append(
+            f"{outbox_dead} email(s) could not be delivered (dead letters; see "
+            "`mention-monitor outbox --status dead`)"
+        )
+    return Health(
+        ok=not problems,
+        problems=tuple(problems),
+        scheduler_alive=scheduler_alive,
+        last_tick_at=last_tick_at,
+        last_cycle_at=last_cycle_at,
+        outbox_backlog=outbox_backlog,
+        outbox_dead=outbox_dead,
+        sources=len(sources),
+        failing_sources=tuple(
+            FailingSource(h.key, h.state, h.advice or h.last_error)
+            for h in sources
+            if not h.healthy
+        ),
+        academies_without_urgent_recipient=tuple(academies_without_urgent_recipient),
+    )

@@ -19,7 +19,8 @@ from typing import Any
 
 from monitor.app import App
 from monitor.clock import Clock, system_clock
-from monitor.health import source_health
+from monitor.config import Settings
+from monitor.health import Health, assess, source_health
 from monitor.runner import ConfiguredSource, NoNotices, NoticeSink, Runner, Scorer
 from monitor.store import Store
 
@@ -69,6 +70,33 @@ def build_runner(
             st.close()
 
     return runner, close
+
+
+def collect_health(
+    settings: Settings,
+    store: Store,
+    sources: list[ConfiguredSource],
+    now: datetime,
+    *,
+    scheduler_alive: bool,
+) -> Health:
+    """Gather the facts health is judged on (used by the service's /healthz and by `status`)."""
+    from alerts import reach
+    from alerts.outbox import outbox_backlog
+
+    states = reach.recipient_states(store, settings)
+    unreached = reach.unreached_urgent(store, settings, now - reach.UNREACHED_WINDOW)
+    backlog = outbox_backlog(store)
+    return assess(
+        scheduler_alive=scheduler_alive,
+        last_tick_at=store.get_state("last_tick_at"),
+        last_cycle_at=store.get_state("last_cycle_at"),
+        outbox_backlog=backlog["pending"],
+        outbox_dead=backlog["dead"],
+        sources=source_health(store, sources, now),
+        academies_without_urgent_recipient=reach.without_urgent_recipient(settings, states),
+        recipient_problems=reach.problem_lines(settings, states, unreached),
+    )
 
 
 @dataclass
@@ -162,11 +190,18 @@ class Service:
 
     def log_health(self) -> None:
         h = self.health()
-        log.info(
-            "health",
-            extra={k: v for k, v in h.items() if k != "failing_sources"}
-            | {"failing": len(h["failing_sources"])},
-        )
+        fields = {
+            "ok": h.ok,
+            "scheduler_alive": h.scheduler_alive,
+            "outbox_backlog": h.outbox_backlog,
+            "outbox_dead": h.outbox_dead,
+            "sources": h.sources,
+            "failing": len(h.failing_sources),
+        }
+        if h.ok:
+            log.info("health", extra=fields)
+        else:
+            log.warning("unhealthy", extra=fields | {"problems": "; ".join(h.problems)})
 
     # --- health ---------------------------------------------------------------------------------
 
@@ -174,26 +209,15 @@ class Service:
         srcs = [s for s in self.runner.sources if s.academy_id == academy_id]
         return source_health(self.store, srcs, self.clock())
 
-    def health(self) -> dict[str, Any]:
-        from alerts.outbox import counts
-
-        now = self.clock()
-        all_health = source_health(self.store, self.runner.sources, now)
+    def health(self) -> Health:
         alive = bool(self._scheduler is not None and self._scheduler.running)
-        last_tick = self.store.get_state("last_tick_at")
-        return {
-            "status": "ok" if alive else "stopped",
-            "scheduler_alive": alive,
-            "last_tick_at": last_tick,
-            "last_cycle_at": self.store.get_state("last_cycle_at"),
-            "outbox_backlog": counts(self.store).get("pending", 0),
-            "sources": len(all_health),
-            "failing_sources": [
-                {"source": h.key, "state": h.state, "reason": h.advice or h.last_error}
-                for h in all_health
-                if not h.healthy
-            ],
-        }
+        return collect_health(
+            self.app.settings(),
+            self.store,
+            self.runner.sources,
+            self.clock(),
+            scheduler_alive=alive,
+        )
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -274,4 +298,4 @@ def run_forever(app: App) -> int:
     return 0
 
 
-__all__ = ["Service", "build_runner", "run_forever"]
+__all__ = ["Service", "build_runner", "collect_health", "run_forever"]

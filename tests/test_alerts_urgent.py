@@ -178,10 +178,15 @@ def test_providers_hear_only_after_confirming_and_only_their_categories(tmp_path
     settings = make_settings(tmp_path)
     store = Store.open(settings.database_url)
     subscriptions.add(
-        store, settings, "breach@itprovider.example.com", now=NOW
+        store, settings, "breach@itprovider.example.com", academies=["ankermoor"], now=NOW
     )  # data_leak, pupil_image
     subscriptions.add(
-        store, settings, "photos@photographer.example.com", categories=["pupil_image"], now=NOW
+        store,
+        settings,
+        "photos@photographer.example.com",
+        academies=["ankermoor"],
+        categories=["pupil_image"],
+        now=NOW,
     )
     _, before = store_mention(
         store,

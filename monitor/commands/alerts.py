@@ -1,4 +1,5 @@
-"""Alert commands: subscribers (add, list, remove, confirm), outbox, digest --preview, dispatch."""
+"""Alert commands: subscribers (add, list, remove, confirm), recipients (list, mute, enable),
+outbox, digest --preview, dispatch."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def subscribers() -> None:
 @subscribers.command("add")
 @click.argument("email")
 @click.option(
-    "--academy", "academies", multiple=True, help="Academy id (repeat for several). Default: all."
+    "--academy",
+    "academies",
+    multiple=True,
+    help="Academy id the provider serves (required; repeat for several).",
 )
 @click.option(
     "--category",
@@ -47,7 +51,11 @@ def subscribers() -> None:
 def subscribers_add(
     app: App, email: str, academies: tuple[str, ...], categories: tuple[str, ...], name: str
 ) -> None:
-    """Subscribe EMAIL and queue the confirmation email."""
+    """Subscribe provider EMAIL to the academies it serves and queue the confirmation email.
+
+    Name each academy with --academy: a provider hears only about the academies it serves.
+    A recipient named in the settings cannot be added here (see `recipients`).
+    """
     settings = settings_or_exit(app)
     store = app.store()
     try:
@@ -297,4 +305,109 @@ def dispatch_cmd(app: App) -> None:
         fail(f"Stopped early: {result.stopped}", code=1)
 
 
-COMMANDS = [subscribers, outbox_cmd, digest_cmd, dispatch_cmd]
+@click.group("recipients")
+def recipients() -> None:
+    """The recipients named in the settings (academies.recipients): what each receives, and
+    muting or enabling them (an administrator's decision).
+
+    An unsubscribe link in their email mutes only the daily digest: urgent alerts about data
+    leaks, harassment and other urgent matters keep coming until muted here with --urgent. An
+    academy whose urgent alerts reach nobody makes `status` and /healthz unhealthy.
+    """
+
+
+@recipients.command("list")
+@click.pass_obj
+def recipients_list(app: App) -> None:
+    """Every configured recipient of every academy: urgent alerts on or muted, digest on or muted."""
+    from alerts import reach
+
+    settings = settings_or_exit(app)
+    store = app.store()
+    try:
+        states = reach.recipient_states(store, settings)
+    finally:
+        store.close()
+    for aid in reach.without_urgent_recipient(settings, states):
+        click.echo(f"WARNING: {aid}: nobody receives urgent alerts.")
+    if not states:
+        click.echo("No recipients in the settings (academies.recipients).")
+        return
+    click.echo(
+        table(
+            ["academy", "email", "urgent alerts", "digest", "digest muted (UTC)"],
+            [
+                [
+                    st.academy_id,
+                    st.email,
+                    "on" if st.urgent else "MUTED",
+                    "on" if st.digest else "muted",
+                    _when(st.digest_muted_at),
+                ]
+                for st in states
+            ],
+        )
+    )
+
+
+@recipients.command("mute")
+@click.argument("email")
+@click.option(
+    "--urgent",
+    is_flag=True,
+    help="Also mute urgent alerts for the academies given with --academy (required then).",
+)
+@click.option(
+    "--academy",
+    "academies",
+    multiple=True,
+    help="Academy id whose urgent alerts to mute (repeat for several); only with --urgent.",
+)
+@click.pass_obj
+def recipients_mute(app: App, email: str, urgent: bool, academies: tuple[str, ...]) -> None:
+    """Mute a configured recipient: the daily digest, and with --urgent --academy ID their urgent
+    alerts for that academy. Undo with `recipients enable EMAIL`."""
+    from alerts import reach
+
+    settings = settings_or_exit(app)
+    if urgent and not academies:
+        fail("--urgent needs --academy ID: name each academy whose urgent alerts to mute")
+    if academies and not urgent:
+        fail("--academy is only for --urgent (the digest is muted for every academy)")
+    store = app.store()
+    try:
+        subscriptions.mute(store, settings, email, urgent_academies=academies, now=app.now())
+        states = reach.recipient_states(store, settings)
+    except subscriptions.SubscriptionError as exc:
+        fail(str(exc))
+        return
+    finally:
+        store.close()
+    what = "digest" + (f" and urgent alerts for {', '.join(academies)}" if urgent else "")
+    click.echo(f"{email}: {what} muted. Undo with `mention-monitor recipients enable {email}`.")
+    for aid in reach.without_urgent_recipient(settings, states):
+        if aid in academies:
+            click.echo(
+                f"WARNING: nobody receives urgent alerts for {aid} now; `status` and /healthz "
+                "report the service unhealthy until a recipient is enabled or added."
+            )
+
+
+@recipients.command("enable")
+@click.argument("email")
+@click.pass_obj
+def recipients_enable(app: App, email: str) -> None:
+    """Undo every mute of a configured recipient: the digest and urgent alerts come again."""
+    settings = settings_or_exit(app)
+    store = app.store()
+    try:
+        subscriptions.enable(store, settings, email, app.now())
+    except subscriptions.SubscriptionError as exc:
+        fail(str(exc))
+        return
+    finally:
+        store.close()
+    click.echo(f"{email}: enabled; urgent alerts and the digest are sent again.")
+
+
+COMMANDS = [subscribers, recipients, outbox_cmd, digest_cmd, dispatch_cmd]

@@ -60,12 +60,39 @@ def check_config(app: App) -> None:
         else f".eml files in {s.mail.outbox_dir}/"
     )
     click.echo(f"  mail: {mail}")
+    urgent = _urgent_recipients(app, s)
     for a in s.academies:
         kinds = ", ".join(sorted({src.kind for src in a.sources})) or "none"
+        n = urgent.get(a.id, len(set(r.lower() for r in a.recipients)))
         click.echo(
             f"  {a.id}: {a.display_name} — {len(a.names)} names, {len(a.sources)} sources ({kinds}), "
-            f"{len(a.recipients)} recipients, digest {a.digest}"
+            f"{n} recipients for urgent alerts, digest {a.digest}"
         )
+        if not n:
+            click.echo(f"  WARNING: {a.id}: nobody receives urgent alerts")
+
+
+def _urgent_recipients(app: App, settings: Settings) -> dict[str, int]:
+    """Per academy, recipients whose urgent alerts are not muted, when a database exists to say
+    (a muted recipient is not counted); empty when there is none yet."""
+    from alerts import reach
+    from monitor.store import Store
+
+    url = settings.database_url
+    if url.startswith("sqlite") and not os.path.exists(url.split("///", 1)[-1]):
+        return {}
+    try:
+        store = Store.open(url, run_migrations=False)
+        try:
+            states = reach.recipient_states(store, settings)
+        finally:
+            store.close()
+    except Exception:  # an unreachable or older database: the count from the settings stands
+        return {}
+    out: dict[str, int] = {}
+    for st in states:
+        out[st.academy_id] = out.get(st.academy_id, 0) + st.urgent
+    return {a.id: out.get(a.id, 0) for a in settings.academies}
 
 
 def _stats_row(s: CollectStats) -> list[object]:
@@ -219,7 +246,9 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
 @click.pass_obj
 def sources_cmd(app: App) -> None:
     """Health of every source: state, last success, failures in a row, items in 7 days, and
-    what to do when a source needs a person (credentials, blocked)."""
+    what to do when a source needs a person (credentials, blocked). A first line warns of an
+    academy whose urgent alerts reach nobody."""
+    from alerts import reach
     from monitor.health import source_health
     from monitor.runner import configured_sources, register_sources
 
@@ -230,8 +259,13 @@ def sources_cmd(app: App) -> None:
     try:
         register_sources(store, srcs, now)
         health = source_health(store, srcs, now)
+        states = reach.recipient_states(store, settings)
     finally:
         store.close()
+    for aid in reach.without_urgent_recipient(settings, states):
+        click.echo(
+            f"WARNING: {aid}: nobody receives urgent alerts (see `mention-monitor recipients list`)"
+        )
     rows = [
         [
             h.key,

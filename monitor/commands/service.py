@@ -37,13 +37,15 @@ def run(app: App) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def status(app: App, as_json: bool) -> None:
-    """Is the service healthy? Scheduler heartbeat, last cycle, outbox backlog, failing sources.
+    """Is the service healthy? Scheduler heartbeat, last cycle, outbox, urgent-alert recipients,
+    failing sources.
 
-    Exit status 0 when healthy, 1 when the scheduler is not running or sources are failing.
+    Exit status 0 when healthy; 1 when the scheduler is not running, an academy has nobody who
+    receives urgent alerts, an urgent mention reached nobody, an email is a dead letter, or a
+    source is failing or needs a person.
     """
-    from alerts.outbox import counts
-    from monitor.health import source_health
     from monitor.runner import configured_sources, register_sources
+    from monitor.service import collect_health
 
     settings = settings_or_exit(app)
     now = app.now()
@@ -51,41 +53,32 @@ def status(app: App, as_json: bool) -> None:
     try:
         srcs = configured_sources(settings)
         register_sources(store, srcs, now)
-        health = source_health(store, srcs, now)
         last_tick = store.get_state("last_tick_at")
-        last_cycle = store.get_state("last_cycle_at")
-        backlog = counts(store).get("pending", 0)
+        alive = bool(last_tick) and now - datetime.fromisoformat(last_tick) < HEARTBEAT_STALE  # type: ignore[arg-type]
+        health = collect_health(settings, store, srcs, now, scheduler_alive=alive)
     finally:
         store.close()
-    alive = bool(last_tick) and now - datetime.fromisoformat(last_tick) < HEARTBEAT_STALE  # type: ignore[arg-type]
-    failing = [h for h in health if not h.healthy]
-    doc = {
-        "scheduler_alive": alive,
-        "last_tick_at": last_tick,
-        "last_cycle_at": last_cycle,
-        "outbox_backlog": backlog,
-        "sources": len(health),
-        "failing_sources": [
-            {"source": h.key, "state": h.state, "reason": h.advice or h.last_error} for h in failing
-        ],
-    }
     if as_json:
-        click.echo(json.dumps(doc))
+        click.echo(json.dumps(health.to_json()))
     else:
+        click.echo(f"health: {'ok' if health.ok else 'UNHEALTHY'}")
+        for p in health.problems:
+            click.echo(f"  - {p}")
         click.echo(
             f"scheduler: {'running' if alive else 'NOT running'} (last tick {last_tick or 'never'})"
         )
-        click.echo(f"last cycle: {last_cycle or 'never'}")
-        click.echo(f"outbox backlog: {backlog}")
-        click.echo(f"sources: {len(health)}, failing or needing attention: {len(failing)}")
+        click.echo(f"last cycle: {health.last_cycle_at or 'never'}")
+        click.echo(f"outbox backlog: {health.outbox_backlog}, dead letters: {health.outbox_dead}")
+        failing = health.failing_sources
+        click.echo(f"sources: {health.sources}, failing or needing attention: {len(failing)}")
         if failing:
             click.echo(
                 table(
                     ["source", "state", "reason"],
-                    [[h.key, h.state, (h.advice or h.last_error or "")[:90]] for h in failing],
+                    [[f.source, f.state, (f.reason or "")[:90]] for f in failing],
                 )
             )
-    raise SystemExit(0 if alive and not failing else 1)
+    raise SystemExit(0 if health.all_clear else 1)
 
 
 COMMANDS = [run, status]

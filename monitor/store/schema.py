@@ -180,7 +180,8 @@ class SubscriberRecord(Base):
 
     role "provider": a contracted provider's subscription to breach notices (double opt-in).
     role "recipient": a recipient named in the settings; a row exists so that their emails can
-    carry an unsubscribe link, and status "unsubscribed" records that they opted out.
+    carry an unsubscribe link, and records what they muted (the digest; urgent alerts per academy
+    only by an administrator). Their status stays "active".
     """
 
     __tablename__ = "subscribers"
@@ -198,6 +199,10 @@ class SubscriberRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Configured recipients only. A link (one click) can mute the digest; only an administrator
+    # (`recipients mute --urgent`) can mute urgent alerts, per academy, listed here.
+    digest_muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgent_muted: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class TokenRecord(Base):

@@ -4,15 +4,24 @@ and a minimal mention page; the seed of the dashboard.
 `create_app(settings, store, health)` builds it; the service serves it with uvicorn on
 web.host:web.port (127.0.0.1 by default). Pages are Jinja2, autoescaped, behind a strict
 Content-Security-Policy, never cached, and send no Referer (tokens travel in URLs).
+
+Only POST changes anything: GET and HEAD (what mail scanners and link previewers send) show a page
+with a button. Handlers are async and do their work (database, redaction, rendering) in worker
+threads, never on the event loop; mention pages, the CPU-heavy part, run on a few threads of their
+own, so however many slow pages are in flight, /healthz and the links still get a thread.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import jinja2
 from sqlalchemy import select
 from starlette.applications import Starlette
@@ -24,12 +33,18 @@ from alerts import rules, subscriptions
 from alerts.subscriptions import Outcome
 from alerts.tokens import Purpose, TokenState
 from monitor.config import Settings
+from monitor.health import Health
 from monitor.models import Assessment, Mention
 from monitor.store import Store
 from monitor.store.repository import _mention, assessment_from_record
 from monitor.store.schema import AssessmentRecord, MentionRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Mention pages redact and render (CPU); at most this many at once, on threads of their own.
+PAGE_THREADS = 4
+# A mention id: a positive integer that fits a signed 64-bit column (anything else is a 404).
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_ID = 2**63 - 1
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -63,7 +78,23 @@ _MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
         "Already unsubscribed",
         "This address was already unsubscribed.",
     ),
+    ("unsubscribe", Outcome.DIGEST_MUTED): (
+        "The daily digest is muted",
+        "You will not receive the daily digest any more. Urgent alerts (possible data leaks, "
+        "harassment and other urgent matters) still come to you: as a recipient named by the "
+        "academy, only its administrator can stop those.",
+    ),
+    ("unsubscribe", Outcome.DIGEST_ALREADY_MUTED): (
+        "The daily digest was already muted",
+        "You do not receive the daily digest. Urgent alerts still come to you: only the "
+        "academy's administrator can stop those.",
+    ),
 }
+_RECIPIENT_INTRO = (
+    "Press the button to stop the daily digest from Mention Monitor. Urgent alerts (possible "
+    "data leaks, harassment and other urgent matters) will still come to you: as a recipient "
+    "named by the academy, only its administrator can stop those."
+)
 _EXPIRED = (
     "This link has expired",
     "Links in these emails expire. Ask the academy to send a new one.",
@@ -86,48 +117,66 @@ def _message(title: str, text: str, status: int = 200) -> HTMLResponse:
 def create_app(
     settings: Settings,
     store: Store,
-    health: Callable[[], dict[str, Any]],
+    health: Callable[[], Health],
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Starlette:
-    """The web app. `health()` supplies /healthz's JSON; `clock` is injectable for tests."""
+    """The web app. `health()` supplies /healthz (503 when not ok); `clock` is injectable."""
+    page_threads: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
 
-    def healthz(request: Request) -> Response:
-        doc = health()
-        ok = bool(doc.get("ok", True)) if isinstance(doc, dict) else True
+    def _page_limiter() -> anyio.CapacityLimiter:
+        if not page_threads:
+            page_threads.append(anyio.CapacityLimiter(PAGE_THREADS))
+        return page_threads[0]
+
+    async def healthz(request: Request) -> Response:
+        h = await anyio.to_thread.run_sync(health)
         return JSONResponse(
-            doc, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"}
+            h.to_json(), status_code=200 if h.ok else 503, headers={"Cache-Control": "no-store"}
         )
 
-    def _link(request: Request, action: str, purpose: Purpose, button: str, intro: str) -> Response:
-        token = request.query_params.get("token", "")
+    def _show(action: str, purpose: Purpose, button: str, intro: str, token: str) -> Response:
         now = clock()
-        if request.method == "GET":
-            # A page with a button, never an action on GET: mail scanners open every link.
-            state = subscriptions.link_state(store, token, purpose, now)
-            if state is TokenState.INVALID:
-                return _message(*_INVALID, status=404)
-            if state is TokenState.EXPIRED:
-                return _message(*_EXPIRED, status=410)
-            return _page(
-                "action.html",
-                title=button,
-                intro=intro,
-                button=button,
-                action=f"/{action}",
-                token=token,
-            )
-        # POST: the button, or an RFC 8058 one-click POST (body "List-Unsubscribe=One-Click").
+        state = subscriptions.link_state(store, token, purpose, now)
+        if state is TokenState.INVALID:
+            return _message(*_INVALID, status=404)
+        if state is TokenState.EXPIRED:
+            return _message(*_EXPIRED, status=410)
+        if purpose is Purpose.UNSUBSCRIBE and subscriptions.link_role(store, token, now) == (
+            "recipient"
+        ):
+            button, intro = "Stop the daily digest", _RECIPIENT_INTRO
+        return _page(
+            "action.html",
+            title=button,
+            intro=intro,
+            button=button,
+            action=f"/{action}",
+            token=token,
+        )
+
+    def _act(action: str, purpose: Purpose, token: str) -> Response:
+        # The button, or an RFC 8058 one-click POST (body "List-Unsubscribe=One-Click").
         fn = subscriptions.confirm if purpose is Purpose.CONFIRM else subscriptions.unsubscribe
-        outcome = fn(store, token, now)
+        outcome = fn(store, token, clock())
         if outcome is Outcome.INVALID:
             return _message(*_INVALID, status=404)
         if outcome is Outcome.EXPIRED:
             return _message(*_EXPIRED, status=410)
         return _message(*_MESSAGES[(action, outcome)])
 
-    def confirm(request: Request) -> Response:
-        return _link(
+    async def _link(
+        request: Request, action: str, purpose: Purpose, button: str, intro: str
+    ) -> Response:
+        token = request.query_params.get("token", "")
+        if request.method == "POST":
+            return await anyio.to_thread.run_sync(_act, action, purpose, token)
+        # GET and HEAD (Starlette answers HEAD with this route too): a page with a button, never
+        # an action. Mail scanners and link previewers open every link, some with HEAD.
+        return await anyio.to_thread.run_sync(_show, action, purpose, button, intro, token)
+
+    async def confirm(request: Request) -> Response:
+        return await _link(
             request,
             "confirm",
             Purpose.CONFIRM,
@@ -135,8 +184,8 @@ def create_app(
             "Press the button to start receiving breach notifications from Mention Monitor.",
         )
 
-    def unsubscribe(request: Request) -> Response:
-        return _link(
+    async def unsubscribe(request: Request) -> Response:
+        return await _link(
             request,
             "unsubscribe",
             Purpose.UNSUBSCRIBE,
@@ -144,13 +193,7 @@ def create_app(
             "Press the button to stop receiving these emails from Mention Monitor.",
         )
 
-    def mention(request: Request) -> Response:
-        # Until the dashboard exists: the mention, redacted like the emails, so an unauthenticated
-        # page never shows more than an email did.
-        try:
-            mention_id = int(request.path_params["mention_id"])
-        except ValueError:
-            return _message("Not found", "There is no such mention.", status=404)
+    def _mention_page(mention_id: int) -> Response:
         row = _one_mention(store, mention_id)
         if row is None:
             return _message("Not found", "There is no such mention.", status=404)
@@ -161,6 +204,16 @@ def create_app(
             title=facts.title,
             m=facts,
             severity=a.severity.value if a else "not assessed",
+        )
+
+    async def mention(request: Request) -> Response:
+        # Until the dashboard exists: the mention, redacted like the emails, so an unauthenticated
+        # page never shows more than an email did.
+        raw = request.path_params["mention_id"]
+        if not _ID.fullmatch(raw) or int(raw) > _MAX_ID:
+            return _message("Not found", "There is no such mention.", status=404)
+        return await anyio.to_thread.run_sync(
+            functools.partial(_mention_page, int(raw)), limiter=_page_limiter()
         )
 
     routes = [
