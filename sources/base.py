@@ -6,6 +6,7 @@ one guarded client (sources/http.py). Collectors never build their own HTTP clie
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,9 +21,29 @@ if TYPE_CHECKING:
     from sources.http import GuardedClient
 
 
+# The store's column for external ids (monitor/store/schema.py: String(500)).
+MAX_EXTERNAL_ID = 500
+_DIGEST = "~sha256:"  # + 64 hex digits
+
+
+def fit_external_id(external_id: str) -> str:
+    """An id that fits the store: as given when short enough, else its head plus the SHA-256 of
+    the whole id. Cutting would let two long ids with the same first 500 characters collide (real
+    Google News guids run to about 850 characters and share long prefixes)."""
+    if len(external_id) <= MAX_EXTERNAL_ID:
+        return external_id
+    digest = hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()
+    head = external_id[: MAX_EXTERNAL_ID - len(_DIGEST) - len(digest)]
+    return f"{head}{_DIGEST}{digest}"
+
+
 @dataclass(frozen=True)
 class RawItem:
-    """One item as a collector parsed it, before anyone knows whether it is about a school."""
+    """One item as a collector parsed it, before anyone knows whether it is about a school.
+
+    Every RawItem, however it was built (`dataclasses.replace` included), has an external id that
+    fits the store: a kind adds its prefix to the full id and this fits the result, once.
+    """
 
     source_key: str
     external_id: str
@@ -32,6 +53,10 @@ class RawItem:
     author: str | None = None
     published_at: datetime | None = None
     has_media: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.external_id) > MAX_EXTERNAL_ID:
+            object.__setattr__(self, "external_id", fit_external_id(self.external_id))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ tokens are never written to the database. An expired access token (HTTP 400 Expi
 
 Cursor: {"since": {query: "<sort time of the newest post>"}, "seen": [post uris]}. Later
 collects pass `since` so only newer posts come back; `seen` drops the boundary post.
+
+An item's text is the post's own text, then what it shows with it, each on its own line: a link
+card's title and description, a quoted post's text (with its own card and alt text), image and
+video alt text. An image-only post is then not empty, and a card titled with the school's name is
+matched. Shapes: the `app.bsky.embed.*#view` lexicons (bluesky-social/atproto lexicons/app/bsky/).
 """
 
 from __future__ import annotations
@@ -72,6 +77,62 @@ def _posts(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
     return posts, as_str(doc.get("cursor")) or None
 
 
+_QUOTE_DEPTH = 2  # a quote of a quote is shown; deeper quotes are not (nor does Bluesky show them)
+
+
+def _line(label: str, *parts: str) -> str | None:
+    text = " — ".join(p for p in (" ".join(x.split()) for x in parts) if p)
+    return f"[{label}] {text}" if text else None
+
+
+def _embed_lines(embed: object, depth: int = 0) -> list[str]:
+    """Text a reader sees in an embed (a view, or the record's own embed when no view came)."""
+    if not isinstance(embed, dict):
+        return []
+    kind = as_str(embed.get("$type")).removesuffix("#view")
+    out: list[str | None] = []
+    if kind == "app.bsky.embed.images":
+        out = [_line("image", as_str(i.get("alt"))) for i in _dicts(embed.get("images"))]
+    elif kind == "app.bsky.embed.video":
+        out = [_line("video", as_str(embed.get("alt")))]
+    elif kind == "app.bsky.embed.external":
+        ext = as_dict(embed.get("external"))
+        out = [_line("link", as_str(ext.get("title")), as_str(ext.get("description")))]
+    elif kind == "app.bsky.embed.record":
+        return _quoted_lines(as_dict(embed.get("record")), depth)
+    elif kind == "app.bsky.embed.recordWithMedia":
+        media = _embed_lines(embed.get("media"), depth)
+        quoted = as_dict(embed.get("record"))
+        # The view nests the quote as {"record": {"record": viewRecord}}; the raw record
+        # embed as {"record": {"record": strongRef}} (no text to add).
+        return media + _quoted_lines(as_dict(quoted.get("record")), depth)
+    return [line for line in out if line]
+
+
+def _quoted_lines(view: dict[str, Any], depth: int) -> list[str]:
+    if depth >= _QUOTE_DEPTH:
+        return []
+    kind = as_str(view.get("$type"))
+    if kind == "app.bsky.embed.record#viewRecord":
+        author = as_dict(view.get("author"))
+        handle = as_str(author.get("handle"))
+        value = as_dict(view.get("value"))
+        line = _line(f"quoting @{handle}" if handle else "quoting", as_str(value.get("text")))
+        nested = [x for e in _dicts(view.get("embeds")) for x in _embed_lines(e, depth + 1)]
+        return ([line] if line else []) + nested
+    if kind == "app.bsky.feed.defs#generatorView":
+        line = _line("feed", as_str(view.get("displayName")), as_str(view.get("description")))
+        return [line] if line else []
+    if kind == "app.bsky.graph.defs#listView":
+        line = _line("list", as_str(view.get("name")), as_str(view.get("description")))
+        return [line] if line else []
+    return []  # viewNotFound, viewBlocked, viewDetached: nothing to read
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _has_media(embed: object) -> bool:
     if not isinstance(embed, dict):
         return False
@@ -79,7 +140,11 @@ def _has_media(embed: object) -> bool:
     if kind.startswith(_MEDIA_EMBEDS):
         return True
     if kind.startswith("app.bsky.embed.recordWithMedia"):
-        return _has_media(embed.get("media"))
+        return _has_media(embed.get("media")) or _has_media(embed.get("record"))
+    if kind == "app.bsky.embed.record#view":
+        # A quoted post's photos are shown again with the quote.
+        quoted = as_dict(embed.get("record"))
+        return any(_has_media(e) for e in _dicts(quoted.get("embeds")))
     return False
 
 
@@ -99,13 +164,17 @@ def _item(post: dict[str, Any], source_key: str) -> RawItem:
     author = as_dict(post.get("author"))
     handle = as_str(author.get("handle")) or as_str(author.get("did"))
     record = as_dict(post.get("record"))
-    text = as_str(record.get("text"))
+    own = as_str(record.get("text"))
+    # The hydrated view when the API sent one; else the record's own embed (alt text, card).
+    view = post.get("embed") if isinstance(post.get("embed"), dict) else record.get("embed")
+    extra = _embed_lines(view)
+    text = "\n".join([own, *extra]) if own else "\n".join(extra)
     rkey = uri.rsplit("/", 1)[-1]
     return RawItem(
         source_key=source_key,
-        external_id=f"bluesky:{uri}"[:500],
+        external_id=f"bluesky:{uri}",  # RawItem fits it to the store
         url=f"{WEB}/profile/{handle}/post/{rkey}" if handle else None,
-        title=headline(text),
+        title=headline(own or text),
         text=text,
         author=f"@{handle}" if handle else None,
         published_at=parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt")),

@@ -3,6 +3,12 @@
 `parse_feed` is pure: bytes in, RawItems out. It always parses the fetched bytes (feedparser is
 never handed a URL, so it never fetches anything itself) after `feedsafety.defuse` has removed
 entity declarations that could blow up memory.
+
+Item ids are taken verbatim from the document (`<guid>`, Atom `<id>`, RSS 1.0 `rdf:about`).
+feedparser resolves an Atom `<id>` as if it were a relative link, against the fetch URL or an
+`xml:base`, whatever `resolve_relative_uris` says: Reddit's `t3_42tizy` would become
+`https://www.reddit.com/r/x/t3_42tizy`, a different id for each URL the same post is read from.
+So a light pass of expat over the same bytes reads the ids as written.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import json
 import re
 import warnings
+import xml.parsers.expat
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -23,8 +30,6 @@ from sources.base import Collected, RawItem, SourceSpec, SourceState
 from sources.feedsafety import defuse
 from sources.http import GuardedClient, NotModified
 
-# feedparser would otherwise resolve relative links against a URL it might fetch: never.
-feedparser.RESOLVE_RELATIVE_URIS = 1
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 _MAX_ITEMS = 500  # a feed with more entries than this is truncated; the newest come first
@@ -111,7 +116,7 @@ def _looks_like_json(data: bytes) -> bool:
     return head in (b"{", b"[")
 
 
-def parse_json_feed(data: bytes, source_key: str) -> list[RawItem]:
+def parse_json_feed(data: bytes, source_key: str, id_prefix: str = "") -> list[RawItem]:
     """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1)."""
     try:
         doc = json.loads(data)
@@ -143,7 +148,7 @@ def parse_json_feed(data: bytes, source_key: str) -> list[RawItem]:
         out.append(
             RawItem(
                 source_key=source_key,
-                external_id=ext[:500],
+                external_id=id_prefix + ext,  # RawItem fits it to the store
                 url=url,
                 title=title[:1000],
                 text=text[:_MAX_TEXT],
@@ -156,24 +161,39 @@ def parse_json_feed(data: bytes, source_key: str) -> list[RawItem]:
 
 
 def parse_feed(
-    data: bytes, source_key: str, base_url: str = "", charset: str | None = None
+    data: bytes,
+    source_key: str,
+    base_url: str = "",
+    charset: str | None = None,
+    *,
+    id_prefix: str = "",
 ) -> list[RawItem]:
-    """Parse RSS/Atom/JSON Feed bytes into items, or raise FeedParseError with a one-line reason."""
+    """Parse RSS/Atom/JSON Feed bytes into items, or raise FeedParseError with a one-line reason.
+
+    `base_url` (where the bytes came from) resolves relative links, never ids. `id_prefix` goes in
+    front of every external id ("gnews:", "reddit:") before the id is fitted to the store.
+    """
     if not data.strip():
         raise FeedParseError("the response was empty")
     if _looks_like_json(data):
-        return parse_json_feed(data, source_key)
+        return parse_json_feed(data, source_key, id_prefix)
     safe = defuse(data, charset)
     # defuse returns UTF-8 whatever came in, so tell feedparser exactly that (and never the
     # server's charset, which no longer applies).
     headers = {"content-type": "application/xml; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    parsed = feedparser.parse(safe, response_headers=headers)
+    parsed = parse_bytes(safe, headers)
     entries = parsed.get("entries") or []
+    ids = verbatim_ids(safe)
+    if ids is None or len(ids) != len(entries):
+        ids = [None] * len(entries)  # not well-formed XML: feedparser's reading of the ids
     items = [
         i
-        for i in (_item(e, source_key) for e in entries[:_MAX_ITEMS])
+        for i in (
+            _item(e, source_key, raw_id, id_prefix)
+            for e, raw_id in zip(entries[:_MAX_ITEMS], ids, strict=False)
+        )
         if i.title or i.text or i.url
     ]
     if items:
@@ -194,7 +214,86 @@ def _is_syntax_error(exc: object) -> bool:
     return exc is not None and "Encoding" not in type(exc).__name__
 
 
-def _item(entry: Any, source_key: str) -> RawItem:
+def parse_bytes(safe: bytes, headers: dict[str, str] | None = None) -> Any:
+    """feedparser over defused bytes. Relative links inside item HTML are not resolved: only its
+    text is kept, so resolving them is work for nothing."""
+    return feedparser.parse(
+        safe,
+        response_headers=headers or {"content-type": "application/xml; charset=utf-8"},
+        resolve_relative_uris=False,
+    )
+
+
+# Namespaces whose <item>/<entry> feedparser reads as entries: RSS 0.9x/2.0 (none), RSS 0.90,
+# RSS 1.0, Atom 0.3 and Atom 1.0.
+_FEED_NS = {
+    "",
+    "http://my.netscape.com/rdf/simple/0.9/",
+    "http://purl.org/rss/1.0/",
+    "http://purl.org/atom/ns#",
+    "http://www.w3.org/2005/Atom",
+    "http://backend.userland.com/rss2",
+}
+_RDF_ABOUT = "http://www.w3.org/1999/02/22-rdf-syntax-ns# about"
+
+
+def verbatim_ids(safe: bytes) -> list[str | None] | None:
+    """The id of every item/entry exactly as written, in document order, or None when the bytes are
+    not well-formed XML. Only direct children of an item count (an Atom <source> has its own id)."""
+    ids: list[str | None] = []
+    stack: list[str] = []  # local names of the open elements
+    entry_depth = -1  # depth of the open item/entry, or -1
+    text: list[str] | None = None  # collecting an id's text
+
+    def split(name: str) -> tuple[str, str]:
+        ns, _, local = name.rpartition(" ")
+        return ns, local
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal entry_depth, text
+        ns, local = split(name)
+        if entry_depth < 0 and local in ("item", "entry") and ns in _FEED_NS:
+            entry_depth = len(stack)
+            about = attrs.get(_RDF_ABOUT)
+            ids.append(about.strip() if about and about.strip() else None)
+        elif (
+            entry_depth >= 0
+            and len(stack) == entry_depth + 1
+            and local in ("id", "guid")
+            and ns in _FEED_NS
+        ):
+            text = []
+        stack.append(local)
+
+    def end(name: str) -> None:
+        nonlocal entry_depth, text
+        stack.pop()
+        if text is not None and len(stack) == entry_depth + 1:
+            value = "".join(text).strip()
+            if value:
+                ids[-1] = value  # a later id wins, as in feedparser
+            text = None
+        elif len(stack) == entry_depth:
+            entry_depth = -1
+
+    def chars(data: str) -> None:
+        if text is not None:
+            text.append(data)
+
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    # Undefined entities (&nbsp; in a feed written as HTML) are skipped, not fatal.
+    parser.UseForeignDTD(True)
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    try:
+        parser.Parse(safe, True)
+    except (xml.parsers.expat.ExpatError, ValueError):
+        return None
+    return ids
+
+
+def _item(entry: Any, source_key: str, raw_id: str | None = None, id_prefix: str = "") -> RawItem:
     title = html_to_text(_as_str(entry.get("title")))
     html_parts: list[str] = []
     for c in entry.get("content") or []:
@@ -205,8 +304,8 @@ def _item(entry: Any, source_key: str) -> RawItem:
     html = "\n".join(html_parts)
     text = html_to_text(html)
     link = _as_str(entry.get("link")) or None
-    guid = _as_str(entry.get("id"))
-    ext = guid or link or _content_hash(title, text)
+    guid = raw_id or _as_str(entry.get("id"))
+    ext = id_prefix + (guid or link or _content_hash(title, text))
     enclosures = entry.get("enclosures") or []
     media_content = entry.get("media_content") or []
     thumbs = entry.get("media_thumbnail") or []
@@ -223,7 +322,7 @@ def _item(entry: Any, source_key: str) -> RawItem:
     author = _as_str(entry.get("author")) or None
     return RawItem(
         source_key=source_key,
-        external_id=ext[:500],
+        external_id=ext,  # RawItem fits it to the store
         url=link,
         title=title[:1000],
         text=text[:_MAX_TEXT],

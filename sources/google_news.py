@@ -11,11 +11,10 @@ from dataclasses import replace
 from typing import ClassVar
 from urllib.parse import urlencode
 
-import feedparser
 from pydantic import BaseModel, ConfigDict, Field
 
 from sources.base import Collected, RawItem, SourceSpec, SourceState
-from sources.feeds import parse_feed
+from sources.feeds import parse_bytes, parse_feed
 from sources.feedsafety import defuse
 from sources.http import GuardedClient
 from sources.multifeed import collect_urls
@@ -34,9 +33,12 @@ class GoogleNewsOptions(BaseModel):
 
 
 def parse_google_news(data: bytes, source_key: str) -> list[RawItem]:
-    """Items of a Google News RSS answer; the publisher becomes the author."""
-    items = parse_feed(data, source_key)
-    entries = feedparser.parse(defuse(data)).get("entries") or []
+    """Items of a Google News RSS answer; the publisher becomes the author.
+
+    Ids are "gnews:" + Google's guid (about 850 characters); RawItem fits the whole to the store.
+    """
+    items = parse_feed(data, source_key, id_prefix="gnews:")
+    entries = parse_bytes(defuse(data)).get("entries") or []
     out: list[RawItem] = []
     for item, entry in zip(items, entries, strict=False):
         source = as_dict(entry.get("source"))
@@ -47,7 +49,6 @@ def parse_google_news(data: bytes, source_key: str) -> list[RawItem]:
         out.append(
             replace(
                 item,
-                external_id=f"gnews:{item.external_id}",
                 title=title,
                 author=publisher or item.author,
             )

@@ -81,7 +81,18 @@ def _item(kind: str, view: dict[str, Any], source_key: str) -> RawItem | None:
     if kind == "post":
         body = as_str(obj.get("body"))
         title = " ".join(as_str(obj.get("name")).split())
-        text = body or title
+        # A link post shows the linked page's card (embed_title/embed_description, fetched by
+        # the instance); an image post may have alt text (Lemmy 0.19.4+).
+        card = " — ".join(
+            p
+            for p in (
+                " ".join(as_str(obj.get(k)).split()) for k in ("embed_title", "embed_description")
+            )
+            if p
+        )
+        alt = " ".join(as_str(obj.get("alt_text")).split())
+        extra = [f"[link] {card}" if card else "", f"[image] {alt}" if alt else ""]
+        text = "\n".join(x for x in (body or title, *extra) if x)
         link = as_str(obj.get("url"))
         media = bool(
             as_str(obj.get("thumbnail_url"))
@@ -96,7 +107,7 @@ def _item(kind: str, view: dict[str, Any], source_key: str) -> RawItem | None:
         media = bool(_MARKDOWN_IMAGE.search(text))
     return RawItem(
         source_key=source_key,
-        external_id=f"lemmy:{ap_id}"[:500],
+        external_id=f"lemmy:{ap_id}",  # RawItem fits it to the store
         url=ap_id,
         title=title[:1000],
         text=text,

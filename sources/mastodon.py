@@ -11,6 +11,10 @@ The same post seen on two instances has one ActivityPub URI, which is its extern
 
 An instance that has switched off public timelines for visitors answers 401/403: that pair is
 noted and skipped; when every pair is refused the source is reported "blocked" with advice.
+
+An item's text is the post (content warning first), then what it shows with it, each on its own
+line: the link card's title and description, media descriptions (alt text) and, on servers that
+support quotes (Mastodon 4.4+), the quoted post.
 """
 
 from __future__ import annotations
@@ -69,6 +73,27 @@ def _newest_id(statuses: list[dict[str, Any]]) -> str | None:
     return max(ids, key=_id_key) if ids else None
 
 
+def _line(label: str, *parts: str) -> str | None:
+    text = " — ".join(p for p in (" ".join(x.split()) for x in parts) if p)
+    return f"[{label}] {text}" if text else None
+
+
+def _extra_lines(st: dict[str, Any], quotes: bool = True) -> list[str]:
+    """The card, alt texts and quoted post of a status, as a reader sees them."""
+    card = as_dict(st.get("card"))
+    lines = [_line("link", as_str(card.get("title")), as_str(card.get("description")))]
+    for m in st.get("media_attachments") or []:
+        if isinstance(m, dict):
+            lines.append(_line(as_str(m.get("type")) or "media", as_str(m.get("description"))))
+    quoted = as_dict(as_dict(st.get("quote")).get("quoted_status"))
+    if quotes and quoted:
+        acct = as_str(as_dict(quoted.get("account")).get("acct"))
+        body = html_to_text(as_str(quoted.get("content")))
+        lines.append(_line(f"quoting @{acct}" if acct else "quoting", body))
+        lines.extend(_extra_lines(quoted, quotes=False))
+    return [line for line in lines if line]
+
+
 def _item(status: dict[str, Any], source_key: str) -> RawItem | None:
     st = status["reblog"] if isinstance(status.get("reblog"), dict) else status
     uri = as_str(st.get("uri")) or as_str(st.get("url"))
@@ -76,7 +101,8 @@ def _item(status: dict[str, Any], source_key: str) -> RawItem | None:
         return None
     spoiler = " ".join(as_str(st.get("spoiler_text")).split())
     body = html_to_text(as_str(st.get("content")))
-    text = f"{spoiler}\n{body}" if spoiler else body
+    own = f"{spoiler}\n{body}" if spoiler else body
+    text = "\n".join(x for x in (own, *_extra_lines(st)) if x)
     account = as_dict(st.get("account"))
     acct = as_str(account.get("acct"))
     if acct and "@" not in acct:  # a local account: say which server it is on
@@ -85,11 +111,10 @@ def _item(status: dict[str, Any], source_key: str) -> RawItem | None:
     media = st.get("media_attachments") or []
     return RawItem(
         source_key=source_key,
-        external_id=f"mastodon:{uri}"[:500],
+        external_id=f"mastodon:{uri}",  # RawItem fits it to the store
         url=as_str(st.get("url")) or uri,
-        title=headline(
-            f"{spoiler}: {body}" if spoiler else body
-        ),  # a content warning, then the post
+        # A content warning, then the post; a post with no words is titled by its card or media.
+        title=headline((f"{spoiler}: {body}" if spoiler else body) or text),
         text=text,
         author=f"@{acct}" if acct else None,
         published_at=parse_time(st.get("created_at")),

@@ -10,7 +10,6 @@ every cycle. Post thumbnails and images in the post body mark an item as showing
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import ClassVar
 from urllib.parse import quote, urlencode
 
@@ -42,11 +41,9 @@ class RedditOptions(BaseModel):
 
 
 def parse_reddit(data: bytes, source_key: str) -> list[RawItem]:
-    """Items of a Reddit search.rss answer (Atom), ids prefixed 'reddit:'."""
-    return [
-        replace(i, external_id=f"reddit:{i.external_id}"[:500])
-        for i in parse_feed(data, source_key)
-    ]
+    """Items of a Reddit search.rss answer (Atom), ids "reddit:" + the post's fullname ("t3_...")
+    exactly as Reddit writes it, whichever URL the feed was read from."""
+    return parse_feed(data, source_key, id_prefix="reddit:")
 
 
 class RedditCollector:

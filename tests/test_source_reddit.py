@@ -74,3 +74,23 @@ def test_block_page_is_reported_as_blocked(server: FixtureServer) -> None:
 def test_bad_subreddit_name_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="not a subreddit name"):
         spec_for("reddit", {"subreddits": ["../etc"]})
+
+
+def test_atom_ids_are_verbatim_whatever_url_the_feed_came_from(server: FixtureServer) -> None:
+    """feedparser resolves an Atom <id> like a link; ids must not depend on the fetch URL."""
+    body = (FIXTURES / "reddit/search.rss").read_bytes()
+    server.routes["/search.rss"] = Reply(200, body, {"content-type": ATOM})
+    server.routes["/r/Ankermoor/.rss"] = Reply(200, body, {"content-type": ATOM})
+    got = []
+    with make_client() as client:
+        for path in ("/search.rss?q=Ankermoor", "/r/Ankermoor/.rss"):
+            spec = spec_for("feed", {"url": server.url(path)})
+            got.append([i.external_id for i in run("feed", spec, SourceState(), client).items])
+    assert got[0] == got[1] == ["t3_1h2kq7x", "t3_1h2h0zz", "t3_1h2d4aa"]
+
+
+def test_reddit_ids_ignore_xml_base() -> None:
+    # An xml:base="/" on the feed made feedparser turn t3_42tizy into /t3_42tizy.
+    items = parse_reddit((FIXTURES / "reddit/xml-base.atom").read_bytes(), "a/reddit")
+    assert [i.external_id for i in items] == ["reddit:t3_42tizy"]
+    assert items[0].url is not None and items[0].url.startswith("https://www.reddit.com/r/")
