@@ -7,6 +7,7 @@ one guarded client (sources/http.py). Collectors never build their own HTTP clie
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +21,22 @@ if TYPE_CHECKING:
     from sources.http import GuardedClient
 
 
+# C0 control characters (and DEL) other than tab and newline: a NUL in a title breaks
+# PostgreSQL text columns and terminals, and none of them is ever part of what a person wrote.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without C0 controls and DEL; tab and newline are kept, a carriage return dropped."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
 @dataclass(frozen=True)
 class RawItem:
-    """One item as a collector parsed it, before anyone knows whether it is about a school."""
+    """One item as a collector parsed it, before anyone knows whether it is about a school.
+
+    Every item of every kind is built here, so this is where control characters are removed.
+    """
 
     source_key: str
     external_id: str
@@ -32,6 +46,12 @@ class RawItem:
     author: str | None = None
     published_at: datetime | None = None
     has_media: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("title", "text", "author"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, strip_controls(value))
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,13 @@ class Collected:
     state: SourceState
     not_modified: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class FeedParseError(Exception):
+    """The body is not a feed or document we can read. The message is one line for an IT person.
+
+    (Defined here, not in sources/feeds.py, so that sources/bounded.py can raise it.)
+    """
 
 
 class SourceUnavailable(Exception):
