@@ -31,7 +31,7 @@ MAX_PAGE_ELEMENTS = 25_000
 MAX_DEPTH = 256
 # A whole feed or API answer: markup (raw `<p>` or escaped `&lt;p&gt;`) in all of its items
 # together, which feedparser's sanitiser and html_to_text must read.
-MAX_DOCUMENT_TAGS = 100_000
+MAX_DOCUMENT_TAGS = 30_000
 # One HTML fragment (a feed item's content, a post's HTML) read with BeautifulSoup; a larger one
 # is read by a linear tag stripper instead, so the item is kept with plainer text.
 MAX_FRAGMENT_ELEMENTS = 2_000
