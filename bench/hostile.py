@@ -29,12 +29,16 @@ def _nested_json(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-def _rss_item_cdata(html: bytes) -> bytes:
+def _rss_item(description: bytes) -> bytes:
     return (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
         b"<title>Ankermoor Primary</title><link>https://example.org/1</link>"
-        b"<description><![CDATA[" + html + b"]]></description></item></channel></rss>"
+        b"<description>" + description + b"</description></item></channel></rss>"
     )
+
+
+def _rss_item_cdata(html: bytes) -> bytes:
+    return _rss_item(b"<![CDATA[" + html + b"]]>")
 
 
 # name -> (what runs it, payload builder taking the scale)
@@ -45,6 +49,15 @@ CASES: dict[str, tuple[str, Callable[[float], bytes]]] = {
     "nested <b> via check-source": ("feed", lambda s: b"<html><body>" + b"<b>" * int(1e6 * s)),
     "unclosed <div> via check-source": ("feed", lambda s: b"<div>" * int(1e6 * s) + b"x"),
     "feed item of nested <b>": ("feed", lambda s: _rss_item_cdata(b"<b>" * int(1e6 * s))),
+    # The worst a page or feed may cost and still be read: just under every budget.
+    "page under budget: 24k <p>, 250 deep": (
+        "webpage",
+        lambda s: b"<html><body>" + b"<p>x</p>" * int(24_000 * s) + b"<div>" * int(250 * s),
+    ),
+    "feed under budget: 29k escaped tags": (
+        "feed",
+        lambda s: _rss_item(b"&lt;b&gt;x&lt;/b&gt;" * int(29_000 * s)),
+    ),
     "nested JSON feed": ("feed", lambda s: _nested_json(int(4.5e6 * s))),
     "nested JSON mastodon": ("mastodon", lambda s: _nested_json(int(4.5e6 * s))),
     "nested JSON bluesky": ("bluesky", lambda s: _nested_json(int(4.5e6 * s))),

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from sources.base import SourceState
+from sources.bounded import MAX_DEPTH, MAX_PAGE_ELEMENTS
 from sources.feeds import FeedParseError
 from sources.webpage import WebpageOptions, fingerprint, parse_webpage
-from sources.bounded import MAX_DEPTH, MAX_PAGE_ELEMENTS
 from tests.servers import FIXTURES, FixtureServer, Reply
 from tests.source_helpers import fixture, make_client, run, spec_for
 
@@ -135,9 +135,9 @@ def test_nested_posts_are_read_once_within_the_work_budget() -> None:
 
 def test_nested_guessed_posts_keep_the_outermost() -> None:
     page = (
-        "<html><body><article>Outer <article>inner</article></article>"
-        "<div><article>Second</article></div></body></html>"
-    ).encode()
+        b"<html><body><article>Outer <article>inner</article></article>"
+        b"<div><article>Second</article></div></body></html>"
+    )
     items = parse_webpage(page, "a/page", "https://example.org/t", _opts())
     assert [i.text for i in items] == ["Outer inner", "Second"]
 

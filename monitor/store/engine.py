@@ -71,10 +71,15 @@ def make_engine(database_url: str) -> Engine:
     @event.listens_for(engine, "handle_error")
     def _on_error(ctx: Any) -> None:
         # Every statement, commit and connect (the WAL pragma included) comes through here.
-        if _is_full(ctx.original_exception):
-            raise StoreFull(_full_message(url.database or "the database")) from (
-                ctx.original_exception
-            )
+        exc = ctx.original_exception
+        info = ctx.connection.info if ctx.connection is not None else {}
+        if _is_full(exc):
+            info["disk_full"] = True
+        elif not (info.get("disk_full") and "no such savepoint" in str(exc)):
+            return
+        # SQLite rolls the whole transaction back on SQLITE_FULL, so the savepoint's own
+        # rollback then fails too: that is the same full disk, not a second problem.
+        raise StoreFull(_full_message(url.database or "the database")) from exc
 
     return engine
 
