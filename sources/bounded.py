@@ -43,7 +43,9 @@ warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 _START_TAG = re.compile(r"<(?=[A-Za-z])")
 _ESCAPED_TAG = re.compile(r"&lt;(?=[A-Za-z])|\\u003[cC](?=[A-Za-z])")
-_TAG = re.compile(r"<(/?)([A-Za-z][^\t\n\r\f />\x00]*)([^>]*)>")
+# Possessive, and only ever run up to the last ">": no backtracking, so the
+# scan is linear however the tags are cut short.
+_TAG = re.compile(r"<(/?)([A-Za-z][^\t\n\r\f />\x00]*+)([^>]*+)>")
 # Elements that never contain others (html.parser and BeautifulSoup close them at once).
 _VOID = frozenset(
     [
@@ -82,7 +84,8 @@ def nesting_depth(markup: str) -> int:
     stack: list[str] = []
     open_count: dict[str, int] = {}
     deepest = 0
-    for m in _TAG.finditer(markup):
+    # After the last ">" no tag can end, so nothing there nests (and no search runs past it).
+    for m in _TAG.finditer(markup, 0, markup.rfind(">") + 1):
         name = m.group(2).lower()
         if m.group(1):  # an end tag closes the innermost open element of that name, if any
             if open_count.get(name):
@@ -98,6 +101,13 @@ def nesting_depth(markup: str) -> int:
         open_count[name] = open_count.get(name, 0) + 1
         deepest = max(deepest, len(stack))
     return deepest
+
+
+def closed_part(markup: str) -> str:
+    """`markup` without a start tag left open after the last ">": html.parser would rescan the
+    rest of the text once for every such "<" (quadratic), and it is not visible text anyway."""
+    opened = _START_TAG.search(markup, markup.rfind(">") + 1)
+    return markup[: opened.start()] if opened else markup
 
 
 def check_page(markup: str, what: str = "the page") -> None:
@@ -121,8 +131,9 @@ def page_soup(data: str | bytes, what: str = "the page") -> BeautifulSoup:
     # Decode first (as BeautifulSoup would), so that the budget counts the tags it will see
     # whatever the encoding (UTF-16 included).
     markup = data if isinstance(data, str) else UnicodeDammit(data, is_html=True).unicode_markup
-    check_page(markup or "", what)
-    return BeautifulSoup(markup or "", "html.parser")
+    markup = closed_part(markup or "")
+    check_page(markup, what)
+    return BeautifulSoup(markup, "html.parser")
 
 
 def check_document(text: str, what: str) -> None:
@@ -209,7 +220,7 @@ def fragment_text(fragment: str) -> str:
         return " ".join(fragment.split())
     if _count_tags(fragment) > MAX_FRAGMENT_ELEMENTS or nesting_depth(fragment) > MAX_DEPTH:
         return strip_tags(fragment)
-    soup = BeautifulSoup(fragment, "html.parser")
+    soup = BeautifulSoup(closed_part(fragment), "html.parser")
     for tag in soup(list(_HIDDEN)):
         tag.decompose()
     # Separate block elements with spaces, but join inline ones as written ("<b>X</b>'s").

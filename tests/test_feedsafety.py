@@ -20,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sources.base import RawItem
-from sources.bounded import MAX_FRAGMENT_ELEMENTS
-from sources.feeds import FeedParseError, parse_feed
+from sources.bounded import MAX_FRAGMENT_ELEMENTS, nesting_depth, strip_tags
+from sources.feeds import FeedParseError, html_to_text, parse_feed
 from sources.feedsafety import decode, defuse, detect_encoding
 from tests.guard_servers import RouteServer, reply, route_server
 
@@ -326,3 +326,20 @@ def test_control_characters_are_stripped_from_feed_items() -> None:
         "line one\nline two\tend",
         "AB",
     )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<a" + "x" * 300_000,  # a tag that never ends
+        "<a" * 1_500 + "x" * 300_000,
+        "<!--" * 1_500 + "x" * 300_000 + "-->" + "<!--" * 1_500,  # comments left open
+        "<script>" * 1_500 + "x" * 300_000 + "</script>" + "<style>" * 1_500,
+    ],
+)
+def test_cut_short_markup_is_read_in_linear_time(html: str) -> None:
+    # Each of these made a backtracking pattern scan to the end once per "<": minutes, not ms.
+    # No timing assertion: a regression hangs this test instead of passing it.
+    assert nesting_depth(html) <= 3_000
+    assert "<" not in strip_tags(html)
+    assert isinstance(html_to_text(html), str)

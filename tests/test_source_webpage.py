@@ -147,3 +147,10 @@ def test_hostile_page_fails_only_its_source(server: FixtureServer) -> None:
     spec = spec_for("webpage", {"url": server.url("/thread")})
     with make_client() as client, pytest.raises(FeedParseError, match="HTML elements"):
         run("webpage", spec, SourceState(), client)
+
+
+def test_tags_left_open_at_the_end_are_read_in_linear_time() -> None:
+    # html.parser rescans the rest of the page once per unclosed "<a": minutes before the fix.
+    page = b"<p>Ankermoor Primary</p>" + b"<a" * 5_000 + b"x" * 500_000
+    (item,) = parse_webpage(page, "a/page", "https://example.org/t", _opts())
+    assert item.text == "Ankermoor Primary"
