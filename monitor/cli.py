@@ -10,9 +10,23 @@ from monitor.app import App
 from monitor.clock import system_clock
 from monitor.commands import alerts, core, data, demo, scoring, service
 from monitor.commands.check_source import check_source
+from monitor.commands.output import fail
+from monitor.store import StoreError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # A full disk (or another store failure) is one line for the person, not a traceback.
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            fail(f"database error: {exc}", 1)
+            raise  # unreachable: fail() exits
+
+
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.option(
     "--config",
     "config_path",

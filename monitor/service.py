@@ -22,13 +22,28 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.health import Health, assess, source_health
 from monitor.runner import ConfiguredSource, NoNotices, NoticeSink, Runner, Scorer
-from monitor.store import Store
+from monitor.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
     return system_clock()
+
+
+def _store_guarded(job: Callable[[], object]) -> Callable[[], object]:
+    """A scheduler job that logs a store failure (a full disk) as one line and returns: the next
+    tick retries, and the service keeps running instead of logging a traceback every tick."""
+
+    def run() -> object:
+        try:
+            return job()
+        except StoreError as exc:
+            log.error("database unavailable", extra={"job": job.__name__, "reason": str(exc)})
+            return None
+
+    run.__name__ = job.__name__
+    return run
 
 
 def build_runner(
@@ -150,6 +165,8 @@ class Service:
         try:
             self.runner.run_source(src)
             self.store.set_state("last_cycle_at", self.clock().isoformat(), self.clock())
+        except StoreError as exc:  # the source is due again, so the next tick retries it
+            log.error("database unavailable", extra={"source": src.key, "reason": str(exc)})
         except Exception:  # the runner records source errors itself; this is a bug guard
             log.exception("source run crashed", extra={"source": src.key})
         finally:
@@ -225,7 +242,12 @@ class Service:
         from monitor.scheduler import Jobs, make_scheduler
 
         settings = self.app.settings()
-        jobs = Jobs(self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health)
+        jobs = Jobs(
+            *map(
+                _store_guarded,
+                (self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health),
+            )
+        )
         self._scheduler = make_scheduler(
             jobs,
             settings.tz,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,12 +38,24 @@ def fit_external_id(external_id: str) -> str:
     return f"{head}{_DIGEST}{digest}"
 
 
+# C0 control characters (and DEL) other than tab and newline: a NUL in a title breaks
+# PostgreSQL text columns and terminals, and none of them is ever part of what a person wrote.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without C0 controls and DEL; tab and newline are kept, a carriage return dropped."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
 @dataclass(frozen=True)
 class RawItem:
     """One item as a collector parsed it, before anyone knows whether it is about a school.
 
     Every RawItem, however it was built (`dataclasses.replace` included), has an external id that
     fits the store: a kind adds its prefix to the full id and this fits the result, once.
+
+    Every item of every kind is built here, so this is where control characters are removed.
     """
 
     source_key: str
@@ -57,6 +70,10 @@ class RawItem:
     def __post_init__(self) -> None:
         if len(self.external_id) > MAX_EXTERNAL_ID:
             object.__setattr__(self, "external_id", fit_external_id(self.external_id))
+        for name in ("title", "text", "author"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, strip_controls(value))
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,13 @@ class Collected:
     state: SourceState
     not_modified: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class FeedParseError(Exception):
+    """The body is not a feed or document we can read. The message is one line for an IT person.
+
+    (Defined here, not in sources/feeds.py, so that sources/bounded.py can raise it.)
+    """
 
 
 class SourceUnavailable(Exception):

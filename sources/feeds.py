@@ -15,55 +15,22 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import re
-import warnings
 import xml.parsers.expat
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import feedparser
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from pydantic import BaseModel, ConfigDict, HttpUrl
 
-from sources.base import Collected, RawItem, SourceSpec, SourceState
+from sources.base import Collected, FeedParseError, RawItem, SourceSpec, SourceState
+from sources.bounded import check_document, fragment_text, load_json
 from sources.feedsafety import defuse
 from sources.http import GuardedClient, NotModified
 
-warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 _MAX_ITEMS = 500  # a feed with more entries than this is truncated; the newest come first
 _MAX_TEXT = 50_000
-_BLOCKS = [
-    "p",
-    "div",
-    "br",
-    "li",
-    "ul",
-    "ol",
-    "tr",
-    "td",
-    "th",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "img",
-    "figure",
-    "hr",
-]  # characters kept per item; the rest is never needed for matching/scoring
-
-
-class FeedParseError(Exception):
-    """The body is not a feed we can read. The message is one line for an IT person."""
 
 
 class FeedOptions(BaseModel):
@@ -73,17 +40,8 @@ class FeedOptions(BaseModel):
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML fragment, whitespace collapsed."""
-    if "<" not in html and "&" not in html:
-        return " ".join(html.split())
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    # Separate block elements with spaces, but join inline ones as written ("<b>X</b>'s").
-    for tag in soup.find_all(_BLOCKS):
-        tag.insert_before(" ")
-        tag.insert_after(" ")
-    return " ".join(soup.get_text("").split())
+    """Visible text of an HTML fragment, whitespace collapsed (within sources/bounded.py budgets)."""
+    return fragment_text(html)
 
 
 def _has_img(html: str) -> bool:
@@ -118,10 +76,7 @@ def _looks_like_json(data: bytes) -> bool:
 
 def parse_json_feed(data: bytes, source_key: str, id_prefix: str = "") -> list[RawItem]:
     """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1)."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FeedParseError(f"not valid JSON: {exc}") from None
+    doc = load_json(data, "the JSON Feed")
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise FeedParseError("JSON document is not a JSON Feed (no 'items' list)")
     out: list[RawItem] = []
@@ -178,6 +133,7 @@ def parse_feed(
     if _looks_like_json(data):
         return parse_json_feed(data, source_key, id_prefix)
     safe = defuse(data, charset)
+    check_document(safe.decode("utf-8", "replace"), "the feed")
     # defuse returns UTF-8 whatever came in, so tell feedparser exactly that (and never the
     # server's charset, which no longer applies).
     headers = {"content-type": "application/xml; charset=utf-8"}

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sources.base import SourceUnavailable
-from sources.feeds import FeedParseError
+from sources.base import FeedParseError, SourceUnavailable
+from sources.bounded import load_json
 from sources.http import FetchRefused, GuardedClient, NotModified, Response
 
 # How many external ids / fingerprints a cursor remembers. Enough for a few cycles of the
@@ -133,12 +133,9 @@ def decode_json(data: bytes, what: str) -> Any:
     if head not in (b"{", b"["):
         line = stripped.decode("utf-8", "replace").splitlines()[0][:200]
         raise FeedParseError(f"{what} answered with text instead of JSON: {line}")
-    try:
-        # strict=False: some APIs (GDELT) let raw control characters into titles.
-        return json.loads(stripped, strict=False)
-    except (ValueError, UnicodeDecodeError) as exc:
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise FeedParseError(f"{what} answered with malformed JSON ({detail})") from None
+    # strict=False: some APIs (GDELT) let raw control characters into titles. The loader bounds
+    # nesting and markup, so a hostile answer is a one-line error for this source only.
+    return load_json(stripped, what, strict=False)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -185,7 +182,7 @@ def load_cursor(text: str | None) -> dict[str, Any]:
         return {}
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return doc if isinstance(doc, dict) else {}
 

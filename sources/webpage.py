@@ -1,6 +1,7 @@
 """Any web page as a source (forum thread, review page, council page): the `webpage` kind.
 
-The page is fetched (conditionally: ETag / Last-Modified), parsed with BeautifulSoup, and each
+The page is fetched (conditionally: ETag / Last-Modified), parsed with BeautifulSoup within the
+element and depth budgets of sources/bounded.py (a page over them is a one-line error), and each
 post found by `post_selector` (a CSS selector) becomes an item; without a selector the common
 shapes are tried (article, reviews, comments, forum posts), else the whole page is one item.
 New posts are found by content fingerprint: the cursor keeps the fingerprints of the last 500
@@ -13,6 +14,7 @@ Cursor: {"seen": [fingerprint, ...]}.
 from __future__ import annotations
 
 import hashlib
+from itertools import islice
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
@@ -20,8 +22,8 @@ import soupsieve
 from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
-from sources.base import Collected, RawItem, SourceSpec, SourceState
-from sources.feeds import FeedParseError
+from sources.base import Collected, FeedParseError, RawItem, SourceSpec, SourceState
+from sources.bounded import MAX_PAGE_ELEMENTS, page_soup
 from sources.http import GuardedClient, NotModified
 from sources.searching import as_str, dump_cursor, headline, load_cursor, parse_time, remember
 
@@ -37,6 +39,8 @@ _GUESSES = (
     "li.message",
 )
 _MAX_TEXT = 50_000
+# Nodes (elements and strings) read across all posts of one page; see _bounded.
+_POST_WORK = 4 * MAX_PAGE_ELEMENTS
 _AUTHOR_GUESS = "[itemprop=author], .author, .username"
 
 
@@ -88,6 +92,46 @@ def _first(el: Tag, selector: str | None) -> Tag | None:
     return el.select_one(selector) if selector else None
 
 
+def _outermost(found: list[Tag]) -> list[Tag]:
+    """The matches not inside another match, in linear time (each ancestor is looked at once)."""
+    ids = {id(f) for f in found}
+    inside: dict[int, bool] = {}  # id(element) -> it is, or lies inside, a match
+    out: list[Tag] = []
+    for f in found:
+        path: list[int] = []
+        node, verdict = f.parent, False
+        while node is not None:
+            key = id(node)
+            if key in inside:
+                verdict = inside[key]
+                break
+            if key in ids:
+                verdict = True
+                break
+            path.append(key)
+            node = node.parent
+        for key in path:
+            inside[key] = verdict
+        if not verdict:
+            out.append(f)
+    return out
+
+
+def _bounded(posts: list[Tag]) -> list[Tag]:
+    """The posts, in order, while the nodes they hold add up to the work budget: nested posts
+    (a selector matching 200 nested elements) would otherwise read the same subtree 200 times.
+    The posts left out lie inside those kept, so their text is read all the same."""
+    left = _POST_WORK
+    out: list[Tag] = []
+    for post in posts:
+        size = sum(1 for _ in islice(post.descendants, left + 1))
+        if size > left and out:
+            break
+        left -= size
+        out.append(post)
+    return out
+
+
 def _posts(soup: BeautifulSoup, opts: WebpageOptions) -> list[Tag]:
     if opts.post_selector:
         found = soup.select(opts.post_selector)
@@ -96,14 +140,12 @@ def _posts(soup: BeautifulSoup, opts: WebpageOptions) -> list[Tag]:
                 f"post_selector {opts.post_selector!r} matched nothing on the page "
                 "(the page changed, or a login or cookie page was served)"
             )
-        return found[: opts.max_posts]
+        return _bounded(found[: opts.max_posts])
     for guess in _GUESSES:
         found = soup.select(guess)
         if found:
             # Nested matches (a comment inside an article) would be read twice: keep outermost.
-            ids = {id(f) for f in found}
-            outer = [f for f in found if not any(id(p) in ids for p in f.parents)]
-            return outer[: opts.max_posts]
+            return _bounded(_outermost(found)[: opts.max_posts])
     body = soup.find("main") or soup.body or soup
     return [body] if isinstance(body, Tag) else []
 
@@ -117,7 +159,7 @@ def parse_webpage(
     head = data.lstrip()[:1]
     if head in (b"{", b"["):
         raise FeedParseError("the URL returned JSON, not a web page (use a feed or API kind)")
-    soup = BeautifulSoup(data, "html.parser")
+    soup = page_soup(data, "the page")
     page_title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     out: list[RawItem] = []
     seen: set[str] = set()

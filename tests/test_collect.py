@@ -133,3 +133,34 @@ def test_errors_are_recorded_per_source_and_others_carry_on(
     # Errors are kept on the source with a human reason, and the source backs off.
     health = CliRunner().invoke(cli, ["--config", str(cfg), "sources"])
     assert "ankermoor/gone" in health.output and "failing" in health.output
+
+
+def test_mentions_neutralises_bidi_and_control_characters(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    title = "Ankermoor Primary \u202egpj.exe\u202c \u2067x\u2069 \u200bend"
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>G</title><item>'
+        f"<title>{title}</title><link>https://example.org/bidi</link>"
+        "<description>Pupils at Ankermoor Primary \u202eevol\u202c</description>"
+        "</item></channel></rss>"
+    ).encode()
+    server.routes["/bidi.rss"] = Reply(200, body, {})
+    cfg = write_config(
+        tmp_path,
+        server,
+        '\n[[academies.sources]]\nkind = "feed"\nname = "bidi"\nurl = "{base}/bidi.rss"\n',
+    )
+    assert (
+        CliRunner().invoke(cli, ["--config", str(cfg), "collect", "--once", "--no-score"]).exit_code
+        == 0
+    )
+    unsafe = ("\u202e", "\u202c", "\u2067", "\u2069", "\u200b")
+    listed = CliRunner().invoke(cli, ["--config", str(cfg), "mentions"])
+    assert listed.exit_code == 0 and "Ankermoor Primary" in listed.output
+    assert not any(c in listed.output for c in unsafe)
+    assert "\\u202egpj.exe" in listed.output  # shown, visibly, not obeyed
+    as_json = CliRunner().invoke(cli, ["--config", str(cfg), "mentions", "--json"])
+    assert not any(c in as_json.output for c in unsafe)
+    (doc,) = [json.loads(line) for line in as_json.output.splitlines()]
+    assert doc["title"] == title  # the same data for a JSON reader

@@ -57,7 +57,7 @@ def test_item_without_guid_or_link_gets_content_hash_id() -> None:
             b"<!DOCTYPE html><html><head><title>Login</title></head><body>Sign in</body></html>",
             "HTML page",
         ),
-        (b"{not json", "not valid JSON"),
+        (b"{not json", "malformed JSON"),
         (b'{"hello": "world"}', "not a JSON Feed"),
         (b"\x00\x01\x02 binary garbage \xff\xfe", "not a readable feed"),
     ],

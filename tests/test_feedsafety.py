@@ -8,6 +8,7 @@ tracemalloc (which slows Python down several times); memory in a second, traced 
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import tracemalloc
@@ -19,7 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sources.base import RawItem
-from sources.feeds import FeedParseError, parse_feed
+from sources.bounded import MAX_FRAGMENT_ELEMENTS, nesting_depth, strip_tags
+from sources.feeds import FeedParseError, html_to_text, parse_feed
 from sources.feedsafety import decode, defuse, detect_encoding
 from tests.guard_servers import RouteServer, reply, route_server
 
@@ -256,3 +258,88 @@ def test_the_http_charset_wins_over_the_declaration_but_not_the_bom() -> None:
     assert detect_encoding(b"\xef\xbb\xbf<?xml", "iso-8859-1")[0] == "utf-8"
     assert detect_encoding(b"<?xml", "zlib")[0] == "utf-8"  # not a text encoding: ignored
     assert detect_encoding(b"<\x00?\x00", "UTF-16")[0] == "utf-16"
+
+
+# --- hostile content: markup and nesting budgets (sources/bounded.py), control characters -------
+
+
+def _rss_item(description: bytes, title: bytes = b"Ankermoor Primary") -> bytes:
+    return (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        b"<title>" + title + b"</title><link>https://example.org/1</link>"
+        b"<description>" + description + b"</description></item></channel></rss>"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _rss_item(b"<![CDATA[" + b"<b>" * 1_000_000 + b"]]>"),  # a million nested tags in an item
+        _rss_item(b"&lt;div&gt;" * 700_000),  # the same escaped, as most feeds carry HTML
+        b"<html><body>" + b"<b>" * 1_000_000,  # a hostile page given to the feed kind
+        b"<div>" * 1_000_000,
+    ],
+)
+def test_too_much_markup_is_a_one_line_parse_error(body: bytes) -> None:
+    with pytest.raises(FeedParseError, match="HTML tags") as err:
+        parse_feed(body, "a/x")
+    assert "\n" not in str(err.value)
+
+
+def test_a_deeply_nested_item_under_the_budget_keeps_its_text() -> None:
+    # Past the per-fragment budget: read by the linear tag stripper, not a tree.
+    html = b"<b>" * (MAX_FRAGMENT_ELEMENTS * 5) + b"Ankermoor <i>Primary</i> &amp; Nursery"
+    (item,) = parse_feed(_rss_item(b"<![CDATA[" + html + b"<script>x()</script>]]>"), "a/x")
+    assert item.text == "Ankermoor Primary & Nursery"
+
+
+@pytest.mark.parametrize("depth", [100_000, 4_500_000])
+def test_deeply_nested_json_feed_is_a_one_line_parse_error(depth: int) -> None:
+    with pytest.raises(FeedParseError, match="nests JSON") as err:
+        parse_feed(b"[" * depth + b"]" * depth, "a/x")
+    assert "\n" not in str(err.value)
+    body = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * depth
+    with pytest.raises(FeedParseError, match="nests JSON"):
+        parse_feed(body + b"]" * depth + b"}", "a/x")
+
+
+def test_control_characters_are_stripped_from_feed_items() -> None:
+    rss = _rss_item(b"Tab\there\x00, new\nline \x00\x07\x1b[31m", b"Anker\x00moor \x07Primary")
+    (item,) = parse_feed(rss, "a/x")
+    assert item.title == "Ankermoor Primary"
+    assert "\x00" not in item.text and "\x1b" not in item.text and "\x07" not in item.text
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "t",
+        "items": [
+            {
+                "id": "1",
+                "title": "Anker\u0000moor\u0007 Primary",
+                "content_text": "line one\nline\u0000 two\tend\u001b",
+                "authors": [{"name": "A\u0000B"}],
+            }
+        ],
+    }
+    (item,) = parse_feed(json.dumps(doc).encode(), "a/x")
+    assert (item.title, item.text, item.author) == (
+        "Ankermoor Primary",
+        "line one\nline two\tend",
+        "AB",
+    )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<a" + "x" * 300_000,  # a tag that never ends
+        "<a" * 1_500 + "x" * 300_000,
+        "<!--" * 1_500 + "x" * 300_000 + "-->" + "<!--" * 1_500,  # comments left open
+        "<script>" * 1_500 + "x" * 300_000 + "</script>" + "<style>" * 1_500,
+    ],
+)
+def test_cut_short_markup_is_read_in_linear_time(html: str) -> None:
+    # Each of these made a backtracking pattern scan to the end once per "<": minutes, not ms.
+    # No timing assertion: a regression hangs this test instead of passing it.
+    assert nesting_depth(html) <= 3_000
+    assert "<" not in strip_tags(html)
+    assert isinstance(html_to_text(html), str)

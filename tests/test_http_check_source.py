@@ -78,3 +78,22 @@ def test_http_error_and_non_feed(server: RouteServer, tmp_path: Path) -> None:
     assert code == EXIT_FETCH_FAILED and "HTTP 404" in out
     code, out = run(server.url("/page"), "--config", cfg)
     assert code == EXIT_NOT_A_FEED and "not a readable feed" in out
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 4_500_000 + b"]" * 4_500_000, "nests JSON"),  # 9 MB of [[[...]]]
+        (b"<html><body>" + b"<b>" * 1_000_000, "HTML tags"),  # a million nested elements
+        (b"<div>" * 1_000_000, "HTML tags"),
+    ],
+)
+def test_hostile_bodies_are_one_line(
+    server: RouteServer, tmp_path: Path, body: bytes, reason: str
+) -> None:
+    server.routes["/hostile"] = reply(200, body, {"Content-Type": "application/json"})
+    code, out = run(server.url("/hostile"), "--config", str(config(tmp_path, '["127.0.0.1"]')))
+    assert code == EXIT_NOT_A_FEED, out
+    assert "Traceback" not in out
+    error = [line for line in out.splitlines() if "not a readable feed" in line]
+    assert len(error) == 1 and reason in error[0]

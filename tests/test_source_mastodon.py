@@ -158,3 +158,15 @@ def test_a_server_ignoring_min_id_returns_nothing_old(server: FixtureServer) -> 
     with make_client() as client:
         got = run("mastodon", spec, state, client)
     assert [i.author for i in got.items] == ["@ankerdad@mastodon.example"]  # only the newer one
+
+
+def test_control_characters_are_stripped() -> None:
+    statuses = json.loads((FIXTURES / "mastodon/tag-first.json").read_bytes())
+    statuses[0]["content"] = "<p>Proud of \u0000Ankermoor\u0007 Primary\u001b[2J today</p>"
+    statuses[1]["spoiler_text"] = "school\u0000 moan"
+    items = parse_mastodon(json.dumps(statuses).encode(), "a/m")
+    assert "Proud of Ankermoor Primary[2J today" in items[0].text
+    assert items[1].title.startswith("school moan")
+    for item in items:
+        for value in (item.title, item.text, item.author or ""):
+            assert not any(ord(c) < 32 and c not in "\n\t" for c in value), value

@@ -281,3 +281,42 @@ def test_check_source_needs_credentials_and_unknown_source(
     assert r.exit_code == 2 and "ankermoor/sky" in r.output
     r = CliRunner().invoke(cli, ["--config", str(cfg), "check-source"])
     assert r.exit_code == 2
+
+
+# --- hostile JSON: nesting past the budget is one line for that source only ---------------------
+
+JSON_KINDS = [k for k in KINDS if KINDS[k][2] == "json"]
+
+
+@pytest.mark.parametrize("kind", JSON_KINDS)
+@pytest.mark.parametrize("depth", [100_000, 4_500_000])  # 200 KB (as sent to lemmy) and 9 MB
+def test_deeply_nested_json_is_a_one_line_parse_error(
+    server: FixtureServer, kind: str, depth: int
+) -> None:
+    _serve_everywhere(server, kind, Reply(200, b"[" * depth + b"]" * depth, {}))
+    with pytest.raises(FeedParseError, match="nests JSON") as err:
+        _collect(server, kind)
+    assert "\n" not in str(err.value)
+
+
+def test_nested_json_fails_only_its_source_in_collect(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    deep = b'{"statuses": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for kind in ("mastodon", "hackernews"):
+        _serve_everywhere(server, kind, Reply(200, deep, {}))
+    _serve_everywhere(server, "gdelt", fixture("gdelt/artlist.json"))
+    sources = "".join(
+        f'\n[[academies.sources]]\nkind = "{k}"\nname = "{k}"\n'
+        + "".join(f"{key} = {json.dumps(v)}\n" for key, v in _options(k, server.url("")).items())
+        for k in ("mastodon", "hackernews", "gdelt")
+    )
+    cfg = write_config(tmp_path, server, sources)
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "collect", "--once", "--no-score"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines() if "/" in line}
+    assert "nests JSON" in rows["ankermoor/mastodon"]
+    assert "nests JSON" in rows["ankermoor/hackernews"]
+    assert "nests JSON" not in rows["ankermoor/gdelt"] and "ankermoor/gdelt" in rows
+    assert "2 failed" in result.output

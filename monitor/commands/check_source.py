@@ -9,7 +9,7 @@ import time
 import click
 
 from monitor.app import App
-from monitor.commands.output import fail, table
+from monitor.commands.output import fail, safe, table
 from monitor.config import ConfigError, Settings
 from monitor.matching import Matcher, Watch
 from sources.base import RawItem
@@ -81,8 +81,8 @@ def check_source(
     if isinstance(got, NotModified):  # not sent conditionally, but a server may say so anyway
         click.echo(f"not modified (HTTP 304) in {took:.2f} s")
         return
-    click.echo(f"URL:      {got.url}")
-    click.echo(f"status:   {got.status} {got.content_type or '(no content type)'}")
+    click.echo(f"URL:      {safe(got.url)}")
+    click.echo(f"status:   {got.status} {safe(got.content_type or '(no content type)')}")
     click.echo(f"bytes:    {len(got.content)}")
     click.echo(f"time:     {took:.2f} s")
     try:
@@ -123,7 +123,7 @@ def _run_configured(app: App, key: str) -> None:
     click.echo(f"source:   {src.key} ({src.spec.kind})")
     click.echo(f"time:     {time.monotonic() - started:.2f} s")
     for note in got.notes:
-        click.echo(f"note:     {note}")
+        click.echo(f"note:     {safe(note, one_line=True)}")
     _show_items(list(got.items), settings)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from monitor.app import App
-from monitor.commands.output import fail, table
+from monitor.commands.output import fail, safe_json, table
 from monitor.config import ConfigError, Settings, find_config_path
 from monitor.models import CollectStats
 
@@ -216,7 +216,7 @@ def mentions(app: App, as_json: bool, since: str | None, academy: str | None, li
                 "categories": list(a.categories) if a else None,
                 "severity": a.severity.value if a else None,
             }
-            click.echo(json.dumps(doc, ensure_ascii=False))
+            click.echo(safe_json(json.dumps(doc, ensure_ascii=False)))
         return
     if not rows:
         click.echo("No mentions stored yet. Run `mention-monitor collect --once`.")

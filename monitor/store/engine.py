@@ -1,10 +1,14 @@
 """Database engines: SQLite in WAL mode with immediate write locks, or any URL SQLAlchemy knows.
 
-Also applies the Alembic migrations on start, so a new install and an upgrade are one code path.
+Also applies the Alembic migrations on start, so a new install and an upgrade are one code path,
+and turns a full disk into `StoreFull`, one line for the person running the service: SQLite
+rolls back the write it refused, so nothing stored before is lost, and the next write retries.
 """
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,30 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(Exception):
+    """The database cannot be used right now; the message is one line for a person."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the database's size limit) is full: no write can be stored until space is
+    freed. Earlier data is intact, and the service retries on its next tick."""
+
+
+def _is_full(exc: BaseException | None) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "database or disk is full" in str(exc)
+        )
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _full_message(where: str) -> str:
+    return (
+        f"the database is full: no space left on the disk holding {where} "
+        "(free some space; nothing stored before is lost, and the service retries)"
+    )
 
 
 def make_engine(database_url: str) -> Engine:
@@ -39,6 +67,19 @@ def make_engine(database_url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(ctx: Any) -> None:
+        # Every statement, commit and connect (the WAL pragma included) comes through here.
+        exc = ctx.original_exception
+        info = ctx.connection.info if ctx.connection is not None else {}
+        if _is_full(exc):
+            info["disk_full"] = True
+        elif not (info.get("disk_full") and "no such savepoint" in str(exc)):
+            return
+        # SQLite rolls the whole transaction back on SQLITE_FULL, so the savepoint's own
+        # rollback then fails too: that is the same full disk, not a second problem.
+        raise StoreFull(_full_message(url.database or "the database")) from exc
 
     return engine
 
