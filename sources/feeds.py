@@ -28,7 +28,6 @@ from sources.bounded import check_document, fragment_text, load_json
 from sources.feedsafety import defuse
 from sources.http import GuardedClient, NotModified
 
-
 _MAX_ITEMS = 500  # a feed with more entries than this is truncated; the newest come first
 _MAX_TEXT = 50_000
 
