@@ -316,3 +316,12 @@ def test_the_phone_length_rule_agrees_with_phonenumbers(prefix: str, first: str,
     raw = f"{prefix}{first}{rest}"
     expected = phonenumbers.is_possible_number(phonenumbers.parse(raw, "GB"))
     assert (kinds(f"call {raw} now") == {"phone"}) == expected, raw
+
+
+def test_offsets_hold_when_lower_casing_would_change_the_length() -> None:
+    # "İ".lower() is two characters: the case-folded copy the patterns scan must not shift.
+    text = "İİİ Password: Hunter22! and SEN support for Oliver Smith in Year 5, call 07700 900123"
+    out = redact(text)
+    assert out.startswith("İİİ Password: [credential removed] and ")
+    assert out.endswith("call [phone removed]") and "Oliver" not in out
+    assert {e.text for e in find_personal_data(text) if e.kind == "child_health"} == {"SEN support"}

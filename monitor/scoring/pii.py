@@ -8,6 +8,13 @@ Kinds found: phone, email, role_email, postcode, address, dob, ni_number, upn, n
 credential, child_name, child_health (a medical/SEN/safeguarding term next to an identified
 child), class_list (several children's names in a list, or with scores), confidential (a
 confidentiality marking or a personnel letter to named staff: reported, not redacted).
+
+Where redaction happens: once, in `alerts.rules.clean_text`, when text goes into a notice (urgent
+alert, provider notice, digest lines) or into the facts the mention web page shows. Nothing
+downstream (render, outbox, web templates) redacts again. `redact` is idempotent all the same
+(`redact(redact(x)) == redact(x)`: a marker is never matched or redacted again, see below), and
+linear in the length of the text: every pattern scans once, neighbours are found by bisection, and
+the case-insensitive patterns run on an ASCII-lowered copy (`_fold`). bench/redact.py measures it.
 """
 
 from __future__ import annotations
