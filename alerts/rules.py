@@ -47,7 +47,7 @@ ICO_WINDOW = timedelta(hours=72)
 EXCERPT_CHARS = 300
 TITLE_CHARS = 160
 PHRASE_CHARS = 80
-DETAIL_CHARS = 500  # a source's problem in the digest's health section
+DETAIL_CHARS = 2000  # a source's problem in the digest's health section
 MAX_PHRASES = 6
 
 PII_WORDS: dict[str, str] = {
