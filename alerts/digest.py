@@ -173,9 +173,12 @@ def build_digest(
         HealthLine(
             source=rules.source_name(h.key),
             state=h.state,
-            detail=h.advice
-            or (h.last_error or "")
-            or ("no new items for much longer than usual" if h.state == "silent" else ""),
+            detail=rules.clean_text(  # a source's error may quote a URL with an address in it
+                h.advice
+                or (h.last_error or "")
+                or ("no new items for much longer than usual" if h.state == "silent" else ""),
+                rules.DETAIL_CHARS,
+            ),
         )
         for h in health
         if not h.healthy

@@ -469,7 +469,8 @@ def retry_dead(store: Store, now: datetime) -> int:
 
 def dead_letters(session: Session, academy_id: str, tz_name: str, limit: int = 20) -> list[str]:
     """Plain lines for the digest's health section: every notice of this academy still dead (no
-    addresses: the digest is an email too). A letter stays listed until retried or removed."""
+    addresses: the digest is an email too, so the reason is redacted here, like any text that goes
+    into a notice). A letter stays listed until retried or removed."""
     from alerts.render import short_time
 
     q = (
@@ -486,6 +487,6 @@ def dead_letters(session: Session, academy_id: str, tz_name: str, limit: int = 2
     }
     return [
         f"{names.get(r.kind, r.kind)} of {short_time(r.created_at, tz_name)} (outbox #{r.id}): "
-        f"{(r.last_error or 'unknown reason')[:200]}"
+        f"{rules.clean_text(r.last_error or 'unknown reason', 200)}"  # no addresses in the digest
         for r in session.scalars(q)
     ]

@@ -1,9 +1,11 @@
 """Turns one notice and its envelope into an email: plain text and HTML, CSS inlined.
 
-Pure (templates are package data). Safety rules kept here, whatever the caller did before:
-mention text is redacted again and sanitised with nh3 before it reaches HTML; links are http(s)
-only; no remote images; header values are single lines with encoded-word openers broken, so a
-hostile title can never add a header.
+Pure (templates are package data). Mention text arrives already redacted: it is redacted once,
+where notice content is built (`alerts.rules.clean_text`, see monitor/scoring/pii.py), not again
+here. Safety rules kept here, whatever the caller did before: every piece of text is made one line
+and sanitised with nh3 before it reaches HTML; links are http(s) only; no remote images; header
+values are single lines with encoded-word openers broken, so a hostile title can never add a
+header, and our own headers are written by `alerts.headers` (one clean line each, unfolded).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import jinja2
 import nh3
 from markupsafe import Markup
 
+from alerts import headers
 from alerts.notice import (
     ConfirmContent,
     DigestContent,
@@ -30,7 +33,7 @@ from alerts.notice import (
     ProviderContent,
     UrgentContent,
 )
-from alerts.rules import clean_text, one_line, safe_url, shorten
+from alerts.rules import one_line, safe_url, shorten
 
 SENDER_NAME = "Mention Monitor"
 SUBJECT_TITLE_CHARS = 70
@@ -47,7 +50,7 @@ def subject_for(notice: Notice) -> str:
     name = notice.academy_name
     if isinstance(c, UrgentContent):
         what = ", ".join(f.key.replace("_", " ") for f in c.mention.found) or "urgent mention"
-        title = clean_text(c.mention.title, SUBJECT_TITLE_CHARS)
+        title = shorten(one_line(c.mention.title), SUBJECT_TITLE_CHARS)  # redacted already
         subject = f"Urgent: {what} — {name}: {title}"
     elif isinstance(c, ProviderContent):
         what = ", ".join(f.key.replace("_", " ") for f in c.found)
@@ -78,9 +81,9 @@ def short_time(dt: datetime, tz: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _sanitised(value: str) -> str:
-    """Redacted (again: render never trusts its caller), one line, every tag stripped by nh3 and
-    the rest HTML-escaped. Cached: the plain and HTML parts ask for the same strings."""
-    return nh3.clean(clean_text(value, 10_000), tags=set())
+    """One line, every tag stripped by nh3 and the rest HTML-escaped (the text was redacted when
+    the notice was built). Cached: the plain and HTML parts ask for the same strings."""
+    return nh3.clean(shorten(one_line(value), 10_000), tags=set())
 
 
 def _html_text(value: object) -> Markup:
@@ -98,7 +101,7 @@ def _href(value: object) -> str:
 @cache
 def _env(autoescape: bool) -> jinja2.Environment:
     # The plain-text templates are not HTML: escaping would corrupt them. Mention text in them
-    # still goes through the `m` filter (redacted, tags stripped).
+    # still goes through the `m` filter (one line, tags stripped).
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("alerts", "templates"),
         autoescape=autoescape,  # noqa: S701
@@ -151,15 +154,26 @@ def render(notice: Notice, envelope: Envelope) -> EmailMessage:
     sender = Address(SENDER_NAME, addr_spec=envelope.sender)
     msg["From"] = sender
     msg["To"] = Address(addr_spec=notice.recipient)
-    msg["Subject"] = subject_for(notice)
+    # Our own headers fold themselves (alerts.headers): the SMTP policy's refolding encoded the
+    # unsubscribe URL and could start a subject with a blank folded line.
+    msg["Subject"] = headers.unstructured("Subject", subject_for(notice))
     msg["Date"] = format_datetime(envelope.date)
     msg["Message-ID"] = envelope.message_id
-    msg["Auto-Submitted"] = "auto-generated"
+    msg["Auto-Submitted"] = headers.verbatim("Auto-Submitted", "auto-generated")
     unsubscribe = _href(envelope.unsubscribe_url)
-    if unsubscribe:
-        # RFC 8058 one-click: a POST to this URL unsubscribes; mail clients show a button.
-        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    try:
+        # RFC 2369 and RFC 8058 one-click: a POST to this URL unsubscribes; mail programs show a
+        # button. Exactly "<https://…>" on one line, or the button does not appear.
+        one_click = (
+            headers.verbatim("List-Unsubscribe", f"<{unsubscribe}>") if unsubscribe else None
+        )
+    except ValueError:  # a base URL too long for a header line: the link in the body remains
+        one_click = None
+    if one_click is not None:
+        msg["List-Unsubscribe"] = one_click
+        msg["List-Unsubscribe-Post"] = headers.verbatim(
+            "List-Unsubscribe-Post", "List-Unsubscribe=One-Click"
+        )
     msg.set_content(text)
     msg.add_alternative(page, subtype="html")
     return msg

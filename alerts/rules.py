@@ -47,6 +47,7 @@ ICO_WINDOW = timedelta(hours=72)
 EXCERPT_CHARS = 300
 TITLE_CHARS = 160
 PHRASE_CHARS = 80
+DETAIL_CHARS = 2000  # a source's problem in the digest's health section
 MAX_PHRASES = 6
 
 PII_WORDS: dict[str, str] = {
@@ -87,7 +88,11 @@ def shorten(text: str, limit: int) -> str:
 
 
 def clean_text(text: str, limit: int) -> str:
-    """Redact personal data first (so a cut never leaves half a phone number), then shorten."""
+    """Redact personal data first (so a cut never leaves half a phone number), then shorten.
+
+    The one place text is redacted on its way into a notice or the mention page: every piece of
+    text a notice carries is built by this, once, and nothing downstream (render, the outbox, the
+    web page) redacts it again."""
     return shorten(one_line(redact(text)), limit)
 
 

@@ -4,9 +4,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import phonenumbers
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from monitor.scoring.pii import find_personal_data, redact
+from monitor.scoring.names import STRICT
+from monitor.scoring.pii import REPLACEMENTS, find_personal_data, redact
 
 
 def kinds(text: str) -> set[str]:
@@ -157,3 +161,167 @@ def test_importing_pii_and_taxonomy_does_not_load_the_model_stack():
     import monitor.scoring as scoring
 
     assert callable(scoring.load_scorer) and scoring.Scorer.__name__ == "Scorer"
+
+
+# --- idempotence -----------------------------------------------------------------------------
+# Texts made of the shapes the detectors look for (not only random text), glued in any order, with
+# markers that an earlier redaction left, so that redacting the redacted text is exercised hard.
+
+_NAMES = sorted(STRICT)[:: max(1, len(STRICT) // 60)] + ["Grace", "Will", "Josh", "Kacper"]
+
+
+def _digits(n: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet="0123456789", min_size=n, max_size=n)
+
+
+_PHONE_S = st.one_of(
+    st.builds(lambda a, b, sep: f"07{a}{sep}{b}", _digits(3), _digits(6), st.sampled_from(" -")),
+    st.builds(lambda a, b: f"+44 7{a} {b}", _digits(3), _digits(6)),
+    st.builds(lambda a, b: f"01{a} {b}", _digits(3), _digits(6)),
+)
+_POSTCODE_S = st.builds(
+    lambda a, d, e, f: f"{a}{d} {e}{f}",
+    st.sampled_from(["B", "AB", "SW", "M", "WS"]),
+    st.integers(1, 99),
+    st.integers(0, 9),
+    st.sampled_from(["XX", "DE", "PQ", "AB", "NW"]),
+)
+_EMAIL_S = st.builds(
+    lambda local, dom: f"{local}@{dom}.example.org",
+    st.sampled_from(["jo.bloggs77", "amelia.mum", "office", "head", "x"]),
+    st.sampled_from(["gmail", "ankermoor", "school"]),
+)
+_SECRET_S = st.text(
+    alphabet="abcdefghXYZ0123456789!#$%&*?@[]()_.-", min_size=1, max_size=14
+) | st.sampled_from(["hunter2X", "Green5weater", "bluebell", "removed]", "[credential", "is"])
+_CRED_S = st.builds(
+    lambda label, conn, q, v: f"{label}{conn}{q}{v}{q}",
+    st.sampled_from(["password", "login password", "PIN", "username/password", "wifi code", "pwd"]),
+    st.sampled_from([": ", " is ", " = ", " - ", " ", ":"]),
+    st.sampled_from(["", "'", '"']),
+    _SECRET_S,
+)
+_DATE_S = st.builds(
+    lambda d, m, y, fmt: fmt.format(d=d, m=m, y=y),
+    st.integers(1, 28),
+    st.integers(1, 12),
+    st.integers(1975, 2019),
+    st.sampled_from(["{d}/{m}/{y}", "{d:02}.{m:02}.{y}", "{d} May {y}", "{y}-{m:02}-{d:02}"]),
+)
+_DOB_S = st.builds(
+    lambda label, date: f"{label}{date}",
+    st.sampled_from(["DOB ", "DOB: ", "D.O.B. ", "date of birth ", "born ", "born on ", ""]),
+    _DATE_S,
+)
+_ADDRESS_S = st.builds(
+    lambda n, w, street: f"{n} {w} {street}",
+    st.integers(1, 999),
+    st.sampled_from(["Mill", "Larch", "Riverside", "Oak Tree", "St Mary's"]),
+    st.sampled_from(["Lane", "Close", "Road", "Grove", "Way", "Court"]),
+)
+_NAME_S = st.builds(
+    lambda first, last: f"{first.capitalize()}{last}",
+    st.sampled_from(_NAMES),
+    st.sampled_from(["", " B", " K.", " Smith", " Jones", " W"]),
+)
+_CLASS_LIST_S = st.builds(
+    lambda names, seps, scores: "".join(
+        n + sc + sep for n, sep, sc in zip(names, seps, scores, strict=False)
+    ),
+    st.lists(_NAME_S, min_size=2, max_size=6),
+    st.lists(st.sampled_from([", ", "; ", " and ", "\n", " | ", " "]), min_size=6, max_size=6),
+    st.lists(
+        st.sampled_from(["", " 18/20", " 9/20", " reading age 8", " 95%"]), min_size=6, max_size=6
+    ),
+)
+_CONTEXT_S = st.sampled_from(
+    [
+        "Year 3 Oak class list:",
+        "in Year 5",
+        "(5B)",
+        "has epilepsy",
+        "ADHD",
+        "SEN support",
+        "social services",
+        "the boy in Year 4",
+        "Mrs Patel",
+        "Mr Hughes",
+        "UPN",
+        "NHS",
+        "NI QQ 12 34 56 C",
+        "A801200310023",
+        "943 476 5919",
+        "Ankermoor Primary Academy",
+    ]
+)
+_MARKER_S = st.sampled_from(sorted(set(REPLACEMENTS.values())))
+_WORDS_S = st.text(
+    alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "Zs", "S"]), max_size=25
+)
+_FRAGMENT_S = st.one_of(
+    _PHONE_S,
+    _POSTCODE_S,
+    _EMAIL_S,
+    _CRED_S,
+    _DOB_S,
+    _ADDRESS_S,
+    _NAME_S,
+    _CLASS_LIST_S,
+    _CONTEXT_S,
+    _MARKER_S,
+    _WORDS_S,
+)
+_JOIN_S = st.sampled_from([" ", ", ", "\n", ": ", "", ". ", " - ", " (", ") "])
+PII_TEXTS = st.lists(st.tuples(_FRAGMENT_S, _JOIN_S), min_size=1, max_size=14).map(
+    lambda parts: "".join(f + j for f, j in parts)
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PII_TEXTS)
+def test_redacting_twice_changes_nothing(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once
+
+
+@given(st.text(max_size=300))
+def test_redacting_random_text_twice_changes_nothing(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("password: hunter2X", "password: [credential removed]"),
+        ("DOB 12/03/2015", "DOB [date of birth removed]"),
+        ("UPN A801200310023 and NHS 943 476 5919", "UPN [pupil number removed] and NHS "),
+    ],
+)
+def test_a_redacted_text_is_left_as_it_is(text: str, expected: str) -> None:
+    once = redact(text)
+    assert once.startswith(expected), once
+    assert redact(once) == once
+    assert "removed] removed]" not in redact(redact(once))
+
+
+def test_markers_already_in_a_post_are_not_redacted_again() -> None:
+    text = "Their password: [credential removed] and date of birth [date of birth removed]"
+    assert redact(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["0", "+44", "+44 "]), st.sampled_from("1237"), _digits(8) | _digits(9))
+def test_the_phone_length_rule_agrees_with_phonenumbers(prefix: str, first: str, rest: str) -> None:
+    raw = f"{prefix}{first}{rest}"
+    expected = phonenumbers.is_possible_number(phonenumbers.parse(raw, "GB"))
+    assert (kinds(f"call {raw} now") == {"phone"}) == expected, raw
+
+
+def test_offsets_hold_when_lower_casing_would_change_the_length() -> None:
+    # "İ".lower() is two characters: the case-folded copy the patterns scan must not shift.
+    text = "İİİ Password: Hunter22! and SEN support for Oliver Smith in Year 5, call 07700 900123"
+    out = redact(text)
+    assert out.startswith("İİİ Password: [credential removed] and ")
+    assert out.endswith("call [phone removed]") and "Oliver" not in out
+    assert {e.text for e in find_personal_data(text) if e.kind == "child_health"} == {"SEN support"}

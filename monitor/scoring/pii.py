@@ -8,16 +8,25 @@ Kinds found: phone, email, role_email, postcode, address, dob, ni_number, upn, n
 credential, child_name, child_health (a medical/SEN/safeguarding term next to an identified
 child), class_list (several children's names in a list, or with scores), confidential (a
 confidentiality marking or a personnel letter to named staff: reported, not redacted).
+
+Where redaction happens: once, in `alerts.rules.clean_text`, when text goes into a notice (urgent
+alert, provider notice, digest lines) or into the facts the mention web page shows. Nothing
+downstream (render, outbox, web templates) redacts again. `redact` is idempotent all the same
+(`redact(redact(x)) == redact(x)`: a marker is never matched or redacted again, see below), and
+linear in the length of the text: every pattern scans once, neighbours are found by bisection, and
+the case-insensitive patterns run on an ASCII-lowered copy (`_fold`). bench/redact.py measures it.
 """
 
 from __future__ import annotations
 
 import re
+import string
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-import phonenumbers
+from phonenumbers import PhoneMetadata
 from stdnum.gb import nhs as _nhs
 from stdnum.gb import upn as _upn
 
@@ -57,6 +66,30 @@ STRONG_KINDS = frozenset(
     }
 )
 
+
+def _fold(text: str) -> str:
+    """text with ASCII capitals lowered, same length and offsets: what the `_folded` patterns run
+    on. Python's re is many times slower with re.I than on pre-lowered text, and these patterns
+    scan every character of texts up to 1 MB."""
+    low = text.lower()  # fast; only U+0130 lowers to two characters
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _folded(source: str) -> re.Pattern[str]:
+    """A case-insensitive pattern, compiled to run on `_fold(text)`: its letters are lowered
+    (escapes such as \\b and group names are left alone). Match offsets index into the original
+    text, so evidence text is always taken from the original."""
+    assert "(?-i" not in source
+    return re.compile(
+        re.sub(
+            r"\\.|\(\?P[<=]\w+|[A-Z]", lambda m: m[0].lower() if len(m[0]) == 1 else m[0], source
+        )
+    )
+
+
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
@@ -92,7 +125,7 @@ _DATE = (
 )
 _DOB = re.compile(
     r"\b(?:DOB|D\.O\.B\.?|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|birthday(?: is)?)"
-    r"\s*[:\-–]?\s*(" + _DATE + r")",
+    r"\s*(?:[:\-–]\s*)?(" + _DATE + r")",  # not \s*:?\s*, which is quadratic on long spaces
     re.I,
 )
 _NINO = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
@@ -106,18 +139,19 @@ _CRED_WORD = (
     r"(?:password|passwd|pwd|passcode|pass ?word|pass ?code|pin(?: code| number)?|log-?in|"
     r"sign-?in|username|user ?name|user ?id|wi-?fi(?: key| code)?|access code|door code)s?"
 )
-_CRED = re.compile(
-    r"\b(?P<label>" + _CRED_WORD + r"(?:\s*(?:/|&|and|\+)?\s*" + _CRED_WORD + r")*)\b"
+_CRED = _folded(  # "\s*(?:/...)?\s*" would be quadratic on a long run of spaces
+    r"\b(?P<label>" + _CRED_WORD + r"(?:\s*(?:(?:/|&|and|\+)\s*)?" + _CRED_WORD + r")*)\b"
     r"(?:\s+(?:for|to|on|of)(?:\s+[\w'’.-]+){1,3}?|(?:\s+[\w'’.-]+){1,2}?(?=\s*[:=]))?"
     r"(?P<conn>\s*[:=]|\s*[-–—]|\s+(?:is|was|are|were|has been|had been|is still|was still|"
     r"set to|changed to|reset to)\b\s*:?|\s+(?=['\"‘“`]?[^\s'\"’”`]*[\d#!$%&*?@]))"
-    r"\s*(?P<q>['\"‘“`])?(?P<v>[^\s'\"’”`,;|]{3,64})",
-    re.I,
+    r"\s*(?P<q>['\"‘“`])?(?P<v>[^\s'\"’”`,;|]{3,64})"
 )
-_CRED_PAIR = re.compile(
-    r"(?:[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|\b(?:admin|root|administrator|staff|head)\b)"
-    r"\s*[:|/]\s*([^\s,;|]*[\d#!$%&*?@][^\s,;|]*)",
-    re.I,
+# The lookbehind starts an address only where its run of address characters starts: without it a
+# long run with no "@" is rescanned from every position (quadratic).
+_CRED_PAIR = _folded(
+    r"(?:(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+    r"|\b(?:admin|root|administrator|staff|head)\b)"
+    r"\s*[:|/]\s*([^\s,;|]*[\d#!$%&*?@][^\s,;|]*)"
 )
 _NOT_A_SECRET = re.compile(
     r"^(?:is|was|the|a|an|for|and|or|to|on|in|of|it|this|that|our|my|your|their|his|her|reset|"
@@ -153,54 +187,51 @@ _PERSON = re.compile(
 # Confidential academy documents reproduced in public: a confidentiality marking, or a letter to a
 # named member of staff about a personnel process. Not redacted (no personal data in the marking
 # itself) but a leak signal: discussing a leak in the news carries neither shape.
-_CONFIDENTIAL = re.compile(
+_CONFIDENTIAL = _folded(
     r"\b(?:strictly confidential|private (?:and|&) confidential|"
     r"not for (?:wider |external |public )?circulation|internal (?:use )?only|"
     r"(?:please )?do not (?:share|forward|circulate|distribute)(?: this| outside)?|"
     r"confidential[^.\n]{0,40}\bdraft|draft\b[^.\n]{0,60}\bconfidential)"
     r"|\bDear (?:Mr|Mrs|Miss|Ms|Mx|Dr)\.? [A-Z][a-z'’-]+[^\n]{0,300}?\b(?:disciplinary|"
     r"(?:final )?written warning|dismissal|gross misconduct|capability (?:procedure|hearing|"
-    r"meeting)|suspen(?:sion|ded)|grievance|redundanc(?:y|ies))",
-    re.I,
+    r"meeting)|suspen(?:sion|ded)|grievance|redundanc(?:y|ies))"
 )
 
 # A child is in view: year group, class code, age, or school-role words.
-_CHILD_CONTEXT = re.compile(
+_CHILD_CONTEXT = _folded(
     r"\b(?:year|yr|y) ?[1-6]s?\b|\breception\b|\bnursery\b|\b[1-6][A-Z]{1,2}\b|\bclass\b|"
     r"\bpupils?\b|\bkids?\b|\bchild(?:ren)?\b|\bboys?\b|\bgirls?\b|\bson\b|\bdaughter\b|"
     r"\blads?\b|\b\d{1,2}[- ]?(?:yo|y/o|year[- ]old)\b|\baged? \d{1,2}\b|\bcarpet\b|"
-    r"\bplaytime\b|\btimes tables?\b|\breading\b|\bSATs?\b|\bphonics\b|\bspelling\b",
-    re.I,
+    r"\bplaytime\b|\btimes tables?\b|\breading\b|\bSATs?\b|\bphonics\b|\bspelling\b"
 )
 _TITLES = re.compile(r"(?:Mr|Mrs|Miss|Ms|Mx|Dr|Sir|Dame|Lady|Lord|Rev|Prof)\.?\s+$")
 _WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _SURNAME = re.compile(r"\s+(?:[A-Z]\.?(?![a-z])|[A-Z][a-z'’]+(?:-[A-Z][a-z]+)?)")
-_SCORE = re.compile(
+_SCORE = _folded(
     r"\d{1,3}\s?/\s?\d{1,3}|\b(?:got|scored|score|reading|maths|gps|spag|age|level)\b\s*:?\s*\d+"
-    r"|\b\d{1,3}%|\b(?:WTS|EXS|GDS|HNM)\b",
-    re.I,
+    r"|\b\d{1,3}%|\b(?:WTS|EXS|GDS|HNM)\b"
 )
-_HEALTH = re.compile(
-    r"\b(?:ADHD|(?-i:ASD)|autis(?:m|tic)|EHCP|EHC plan|(?-i:SEND?)(?: support)?|dyslexi[ac]|"
+_HEALTH = _folded(
+    r"\b(?:ADHD|autis(?:m|tic)|EHCP|EHC plan|dyslexi[ac]|"
     r"dyspraxi[ac]|"
     r"epilep(?:sy|tic)|diabet(?:es|ic)|anaphyla(?:xis|ctic)|epi-?pen|inhaler|asthma|allerg(?:y|ic)|"
     r"insulin|seizures?|medication|meds|self-harm(?:ing)?|eating disorder|anxiety|depression|"
     r"CAMHS|social services|social worker|child protection|CP plan|CIN plan|looked[- ]after|"
-    r"in care|foster(?:ed| care)?|safeguarding|(?-i:DSL)|referral|free school meals|(?-i:FSM)|"
+    r"in care|foster(?:ed| care)?|safeguarding|referral|free school meals|"
     r"pupil premium|behaviour plan|exclu(?:ded|sion)|suspended|isolation|1:1|one-to-one|"
-    r"speech and language|(?-i:SALT)|hearing aid|wheelchair|dad'?s inside|in prison|domestic|"
-    r"neglect(?:ed)?|disclos(?:ed|ure)|no food|(?:hasn't|hadn't|has not|had not) been home)\b",
-    re.I,
+    r"speech and language|hearing aid|wheelchair|dad'?s inside|in prison|domestic|"
+    r"neglect(?:ed)?|disclos(?:ed|ure)|no food|(?:hasn't|hadn't|has not|had not) been home)\b"
 )
-# ASD/SEN(D)/DSL/FSM/SALT only in capitals: "send her back" or "salt" is not a health term.
+# ASD/SEN(D)/DSL/FSM/SALT only in capitals (on the original text): "send her back" or "salt" is not
+# a health term. No term of _HEALTH starts where one of these does.
+_HEALTH_CAPS = re.compile(r"\b(?:ASD|SEND?(?i: support)?|DSL|FSM|SALT)\b")
 # A third-party child described without a name ("the boy in 5B", "a Year 4 girl").
-_CHILD_DESCRIPTOR = re.compile(
+_CHILD_DESCRIPTOR = _folded(
     r"\b(?:the|a|this|that|one|some)\s+(?:\w+\s+){0,3}?(?:boy|girl|kid|child|lad|pupil|lass)s?\b"
     r"(?:\s+\w+){0,4}?\s+(?:in|from)\s+(?:year|yr|y) ?[1-6R]\b"
     r"|\b(?:the|a|this|that|one)\s+(?:year|yr|y) ?[1-6]\s+(?:boy|girl|kid|child|lad|pupil)\b"
     r"|\b(?:boy|girl|kid|child|lad|pupil)s?\s+in\s+(?:[1-6][A-Z]{1,2}|reception|nursery)\b"
-    r"|\b(?:the|that|this)\s+other\s+(?:boy|girl|kid|child|lad|pupil)\b",
-    re.I,
+    r"|\b(?:the|that|this)\s+other\s+(?:boy|girl|kid|child|lad|pupil)\b"
 )
 
 
@@ -234,16 +265,26 @@ class LeakSignals:
 def _phones(text: str) -> Iterable[Evidence]:
     for m in _PHONE.finditer(text):
         raw = m.group(0).rstrip(" -")
-        digits = re.sub(r"\D", "", raw)
+        digits = _NON_DIGIT.sub("", raw)
         national = digits[2:] if digits.startswith("44") else digits[1:]
-        if not 9 <= len(national) <= 10 or national[0] not in "1237":
-            continue
-        try:
-            num = phonenumbers.parse(raw, "GB")
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_possible_number(num):
+        # phonenumbers' rule for a possible GB number is its length; its full parse cost more than
+        # everything else together on digit-heavy texts (tests check the two agree).
+        if national[0] in "1237" and len(national) in _GB_LENGTHS:
             yield Evidence(m.start(), m.start() + len(raw), "phone", "data_leak", raw)
+
+
+_NON_DIGIT = re.compile(r"\D")
+
+
+def _gb_lengths() -> frozenset[int]:
+    """The national-number lengths phonenumbers accepts as a possible GB number, from 9 to 10."""
+    meta = PhoneMetadata.metadata_for_region("GB")
+    desc = meta.general_desc if meta is not None else None
+    lengths = desc.possible_length if desc is not None else (9, 10)
+    return frozenset(n for n in lengths if 9 <= n <= 10)
+
+
+_GB_LENGTHS = _gb_lengths()
 
 
 def _emails(text: str) -> Iterable[Evidence]:
@@ -253,7 +294,7 @@ def _emails(text: str) -> Iterable[Evidence]:
         yield Evidence(m.start(), m.end(), kind, "data_leak", m.group(0))
 
 
-def _simple(text: str) -> Iterable[Evidence]:
+def _simple(text: str, low: str) -> Iterable[Evidence]:
     for m in _POSTCODE.finditer(text):
         yield Evidence(m.start(), m.end(), "postcode", "data_leak", m.group(0))
     for m in _ADDRESS.finditer(text):
@@ -269,17 +310,17 @@ def _simple(text: str) -> Iterable[Evidence]:
     for m in _NHS.finditer(text):
         near = text[max(0, m.start() - 30) : m.start()]
         if _NHS_CONTEXT.search(near) or (
-            _nhs.is_valid(re.sub(r"\D", "", m.group(0))) and " " in m.group(0)
+            _nhs.is_valid(_NON_DIGIT.sub("", m.group(0))) and " " in m.group(0)
         ):
             yield Evidence(m.start(), m.end(), "nhs_number", "data_leak", m.group(0))
-    yield from _credentials(text)
-    for m in _CONFIDENTIAL.finditer(text):
-        yield Evidence(m.start(), m.end(), "confidential", "data_leak", m.group(0))
+    yield from _credentials(text, low)
+    for m in _CONFIDENTIAL.finditer(low):
+        yield Evidence(m.start(), m.end(), "confidential", "data_leak", text[m.start() : m.end()])
 
 
-def _credentials(text: str) -> Iterable[Evidence]:
-    for m in _CRED.finditer(text):
-        secret = m.group("v")
+def _credentials(text: str, low: str) -> Iterable[Evidence]:
+    for m in _CRED.finditer(low):
+        secret = text[m.start("v") : m.end("v")]
         if not m.group("q"):
             secret = secret.rstrip(".)")  # sentence punctuation, not the secret
         if len(secret) < 3 or _NOT_A_SECRET.match(secret):
@@ -291,19 +332,28 @@ def _credentials(text: str) -> Iterable[Evidence]:
             continue
         start = m.start("v")
         yield Evidence(start, start + len(secret), "credential", "data_leak", secret)
-    for m in _CRED_PAIR.finditer(text):
-        secret = m.group(1)
+    for m in _CRED_PAIR.finditer(low):
+        secret = text[m.start(1) : m.end(1)]
         if _NOT_A_SECRET.match(secret):
             continue
         yield Evidence(m.start(1), m.end(1), "credential", "data_leak", secret)
 
 
-def _child_names(text: str) -> list[Evidence]:
+def _child_names(text: str, low: str) -> list[Evidence]:
     """First names (with a following surname or initial) that sit in a school/child context.
 
     A name next to an accepted one (a list) is accepted too, so long class lists are caught.
     """
     cands: list[tuple[Evidence, bool]] = []  # (span, has its own context)
+    # Child-context words, found once: each candidate then looks up its +-150 window by bisection
+    # instead of searching the window again (that was most of the time on long texts).
+    context = [(c.start(), c.end()) for c in _CHILD_CONTEXT.finditer(low)]
+    context_starts = [c[0] for c in context]
+
+    def in_context(lo: int, hi: int) -> bool:
+        i = bisect_left(context_starts, lo)
+        return i < len(context) and context[i][1] <= hi
+
     for m in _WORD.finditer(text):
         word = m.group(0)
         key = word.lower()
@@ -319,33 +369,38 @@ def _child_names(text: str) -> list[Evidence]:
             continue  # Mrs Patel, Miss Grace: staff, named in their public role
         if (m.start() == 0 or text[m.start() - 1] in "\n") and key not in STRICT:
             continue  # a capitalised word at the start of a line may just start a sentence
-        scored = bool(_SCORE.search(text[m.end() : m.end() + 40]))
+        scored = bool(_SCORE.search(low[m.end() : m.end() + 40]))
         listed = bool(_LISTED.match(text, m.end()))
         if key not in STRICT and not (scored or listed):
             continue
-        window = text[max(0, m.start() - 150) : m.end() + 150]
-        own = bool(_CHILD_CONTEXT.search(window) or (scored and key in STRICT))
+        own = in_context(m.start() - 150, m.end() + 150) or (scored and key in STRICT)
         end = m.end()
         sm = _SURNAME.match(text, end)
         if sm and sm.group(0).strip().lower() not in _STOP_AFTER_NAME:
             end = sm.end()
         cands.append((Evidence(m.start(), end, "child_name", None, text[m.start() : end]), own))
-    accepted = [own for _, own in cands]
-    changed = True
-    while changed:
-        changed = False
-        for i, (ev, _) in enumerate(cands):
-            if accepted[i]:
-                continue
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(cands) and accepted[j]:
-                    other = cands[j][0]
-                    gap = ev.start - other.end if j < i else other.start - ev.end
-                    between = text[min(ev.end, other.end) : max(ev.start, other.start)]
-                    if gap <= 12 or (gap <= 45 and _LIST_SEP.search(between)):
-                        accepted[i] = changed = True
-                        break
+    # A candidate is accepted when a chain of close neighbours links it to one with its own
+    # context. The link between neighbours is symmetric, so each chain (a run of linked
+    # neighbours) is accepted or not as a whole: one pass, not a repeat-until-stable loop.
+    accepted: list[bool] = []
+    start = 0  # first candidate of the current chain
+    for i, (ev, own) in enumerate(cands):
+        if i:
+            prev = cands[i - 1][0]
+            between = text[min(ev.end, prev.end) : max(ev.start, prev.start)]
+            gap = ev.start - prev.end
+            if not (gap <= 12 or (gap <= 45 and _LIST_SEP.search(between))):
+                _settle(accepted, start)
+                start = i
+        accepted.append(own)
+    _settle(accepted, start)
     return [ev for (ev, _), ok in zip(cands, accepted, strict=True) if ok]
+
+
+def _settle(accepted: list[bool], start: int) -> None:
+    """The chain accepted[start:] is accepted as a whole if any of it is."""
+    if any(accepted[start:]):
+        accepted[start:] = [True] * (len(accepted) - start)
 
 
 _INITIAL = re.compile(r" [A-Z]\.?(?![\w'’])")
@@ -446,7 +501,7 @@ _STOP_AFTER_NAME = frozenset(
 )
 
 
-def _clusters(names: list[Evidence], text: str) -> list[Evidence]:
+def _clusters(names: list[Evidence], text: str, low: str) -> list[Evidence]:
     """class_list: three or more names close together, or two or more names each with a score."""
     out: list[Evidence] = []
     if len(names) >= 3:
@@ -460,7 +515,7 @@ def _clusters(names: list[Evidence], text: str) -> list[Evidence]:
                 group = [ev]
         if len(group) >= 3:
             out.append(_span(group, text))
-    scored = [ev for ev in names if _SCORE.search(text[ev.end : ev.end + 40])]
+    scored = [ev for ev in names if _SCORE.search(low[ev.end : ev.end + 40])]
     if len(scored) >= 2 and not out:
         out.append(_span(scored, text))
     return out
@@ -480,17 +535,26 @@ def _dates_of_birth(text: str, names: list[Evidence], lists: list[Evidence]) -> 
         first = m.group(0).split()[0].rstrip(".")
         if first.lower() in FIRST_NAMES or first in {"Mr", "Mrs", "Miss", "Ms", "Mx", "Dr"}:
             people.append((m.start(), m.end()))
+    # Sorted positions, so each date looks only at the names within reach (bisection), not at
+    # every name in the text.
+    ends = sorted(e for _, e in people)
+    starts = sorted(s for s, _ in people)
+    list_starts, list_reach = _reach(lists, 40)
     out = []
     for m in _FULL_DATE.finditer(text):
         year = int(next(y for y in m.group("y1", "y2", "y3", "y4") if y))
         if year not in _DOB_YEARS:
             continue
+        ds, de = m.start(), m.end()
         near = any(
-            (0 <= m.start() - e <= 20 and _NAME_DATE_GAP.match(text[e : m.start()]))
-            or (0 <= s - m.end() <= 3 and not text[m.end() : s].strip(" \t|"))
-            for s, e in people
+            _NAME_DATE_GAP.match(text[e:ds])
+            for e in ends[bisect_left(ends, ds - 20) : bisect_right(ends, ds)]
+        ) or any(
+            not text[de:s].strip(" \t|")
+            for s in starts[bisect_left(starts, de) : bisect_right(starts, de + 3)]
         )
-        listed = any(c.start <= m.start() <= c.end + 40 for c in lists)
+        i = bisect_right(list_starts, ds)
+        listed = i > 0 and list_reach[i - 1] >= ds
         if near or listed:
             out.append(Evidence(m.start(), m.end(), "dob", "data_leak", m.group(0)))
     for m in _BORN_YEAR.finditer(text):
@@ -499,18 +563,37 @@ def _dates_of_birth(text: str, names: list[Evidence], lists: list[Evidence]) -> 
     return out
 
 
-def _child_health(text: str, names: list[Evidence]) -> list[Evidence]:
+def _reach(spans: list[Evidence], extra: int) -> tuple[list[int], list[int]]:
+    """Starts of the spans in order, and for each prefix the furthest end + extra: a position p
+    lies in some [start, end + extra] iff the prefix of spans starting at or before p reaches p."""
+    ordered = sorted(spans, key=lambda e: e.start)
+    reach: list[int] = []
+    for e in ordered:
+        reach.append(max(e.end + extra, reach[-1] if reach else e.end + extra))
+    return [e.start for e in ordered], reach
+
+
+def _within(sorted_positions: list[int], lo: int, hi: int) -> bool:
+    """Whether any position lies in [lo, hi]."""
+    i = bisect_left(sorted_positions, lo)
+    return i < len(sorted_positions) and sorted_positions[i] <= hi
+
+
+def _child_health(text: str, low: str, names: list[Evidence]) -> list[Evidence]:
     anchors = [(e.start, e.end) for e in names]
-    anchors += [(m.start(), m.end()) for m in _CHILD_DESCRIPTOR.finditer(text)]
+    anchors += [(m.start(), m.end()) for m in _CHILD_DESCRIPTOR.finditer(low)]
     if not anchors:
         return []
+    ends = sorted(e for _, e in anchors)
+    starts = sorted(s for s, _ in anchors)
     out = []
-    for m in _HEALTH.finditer(text):
-        if any(
-            abs(m.start() - a_end) <= 160 or abs(a_start - m.end()) <= 60
-            for a_start, a_end in anchors
-        ):
-            out.append(Evidence(m.start(), m.end(), "child_health", "data_leak", m.group(0)))
+    terms = [m.span() for m in _HEALTH.finditer(low)]
+    terms += [m.span() for m in _HEALTH_CAPS.finditer(text)]
+    for hs, he in sorted(terms):
+        # A child (name or description) ending within 160 characters of the term, or starting
+        # within 60 of its end.
+        if _within(ends, hs - 160, hs + 160) or _within(starts, he - 60, he + 60):
+            out.append(Evidence(hs, he, "child_health", "data_leak", text[hs:he]))
     return out
 
 
@@ -518,20 +601,24 @@ def find_personal_data(text: str) -> list[Evidence]:
     """Every piece of personal data found in text, in order of position."""
     if not text:
         return []
-    found: list[Evidence] = [*_phones(text), *_emails(text), *_simple(text)]
-    names = _child_names(text)
+    low = _fold(text)
+    found: list[Evidence] = [*_phones(text), *_emails(text), *_simple(text, low)]
+    names = _child_names(text, low)
     found += [Evidence(e.start, e.end, e.kind, "data_leak", e.text) for e in names]
-    lists = _clusters(names, text)
+    lists = _clusters(names, text, low)
     found += lists
     found += _dates_of_birth(text, names, lists)
-    found += _child_health(text, names)
+    found += _child_health(text, low, names)
     # A phone number inside an NI/UPN/NHS match is the same digits: keep the more specific one.
-    specific = [e for e in found if e.kind in {"ni_number", "upn", "nhs_number"}]
-    found = [
-        e
-        for e in found
-        if not (e.kind == "phone" and any(s.start <= e.start < s.end for s in specific))
-    ]
+    specific_starts, specific_reach = _reach(
+        [e for e in found if e.kind in {"ni_number", "upn", "nhs_number"}], 0
+    )
+
+    def inside_specific(p: int) -> bool:
+        i = bisect_right(specific_starts, p)
+        return i > 0 and specific_reach[i - 1] > p
+
+    found = [e for e in found if not (e.kind == "phone" and inside_specific(e.start))]
     uniq = {(e.start, e.end, e.kind): e for e in found}
     return sorted(uniq.values(), key=lambda e: (e.start, -e.end))
 
@@ -541,7 +628,7 @@ def leak_signals(evidence: Iterable[Evidence], text: str) -> LeakSignals:
     mobiles = 0
     for e in ev:
         if e.kind == "phone":
-            digits = re.sub(r"\D", "", e.text)
+            digits = _NON_DIGIT.sub("", e.text)
             if digits.startswith("447") or digits.startswith("07"):
                 mobiles += 1
     return LeakSignals(
@@ -555,13 +642,57 @@ def leak_signals(evidence: Iterable[Evidence], text: str) -> LeakSignals:
     )
 
 
+# Idempotence: redact(redact(x)) == redact(x). A marker already in the text is opaque: detectors see
+# it masked (its letters become U+FFFC, so "[date of birth removed]" is no date-of-birth label) and
+# a span touching one is dropped (so "password: [credential removed]" is not redacted again).
+# Replacing a span changes its neighbours' context (a name's surroundings get shorter or longer),
+# so redact repeats until a pass finds nothing new; the text it returns is one where that pass
+# found nothing, which is why a second call changes nothing. In practice one pass finds everything
+# and a second confirms it; the cap only bounds a contrived cascade.
+_MARKERS = re.compile(
+    "|".join(re.escape(v) for v in sorted(set(REPLACEMENTS.values()), key=len, reverse=True))
+)
+_MASK = "\ufffc"
+_MAX_PASSES = 6
+
+
 def redact(text: str) -> str:
-    """text with each piece of personal data replaced by a bracketed label, e.g. [phone removed]."""
-    spans = [e for e in find_personal_data(text) if e.kind in REPLACEMENTS]
-    if not spans:
-        return text
+    """text with each piece of personal data replaced by a bracketed label, e.g. [phone removed].
+
+    Idempotent (see above) and linear in the length of the text."""
+    for _ in range(_MAX_PASSES):
+        spans = _new_spans(text)
+        if not spans:
+            break
+        text = _replace(text, spans)
+    return text
+
+
+def _new_spans(text: str) -> list[Evidence]:
+    """The redactable spans of text that do not touch a marker already there."""
+    markers = [m.span() for m in _MARKERS.finditer(text)]
+    if not markers:
+        return [e for e in find_personal_data(text) if e.kind in REPLACEMENTS]
+    parts, pos = [], 0
+    for start, end in markers:
+        parts += [text[pos:start], "[", _MASK * (end - start - 2), "]"]
+        pos = end
+    parts.append(text[pos:])
+    masked = "".join(parts)
+    starts = [s for s, _ in markers]
+
+    def touches_marker(e: Evidence) -> bool:
+        i = bisect_left(starts, e.end)  # markers starting before the span ends...
+        return i > 0 and markers[i - 1][1] > e.start  # ...the last of which ends after it starts
+
+    return [
+        e for e in find_personal_data(masked) if e.kind in REPLACEMENTS and not touches_marker(e)
+    ]
+
+
+def _replace(text: str, spans: list[Evidence]) -> str:
     # Merge overlaps; the widest span's label wins (an address beats the postcode inside it).
-    spans.sort(key=lambda e: (e.start, -(e.end - e.start)))
+    spans = sorted(spans, key=lambda e: (e.start, -(e.end - e.start)))
     merged: list[Evidence] = []
     for e in spans:
         if merged and e.start < merged[-1].end:
