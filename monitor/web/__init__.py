@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from starlette.routing import Route
 from alerts import rules, subscriptions
 from alerts.subscriptions import Outcome
 from alerts.tokens import Purpose, TokenState
+from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.health import Health
 from monitor.models import Assessment, Mention
@@ -119,7 +119,7 @@ def create_app(
     store: Store,
     health: Callable[[], Health],
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = system_clock,
 ) -> Starlette:
     """The web app. `health()` supplies /healthz (503 when not ok); `clock` is injectable."""
     page_threads: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
