@@ -26,10 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-# The whole suite again with every process's clock a year ahead (libfaketime, Debian package
-# `faketime`): proves no test depends on today's date. Monotonic clocks are left alone.
+# The whole suite again with the wall clock of every Python process a year ahead
+# (tests/clockshift/sitecustomize.py, time-machine): proves no test depends on today's date.
 test-future: $(STAMP)
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "+365d" $(PY) -m pytest -p no:cacheprovider
+	MM_TEST_CLOCK_SHIFT_DAYS=365 PYTHONPATH=tests/clockshift $(PY) -m pytest -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor sources alerts tests bench

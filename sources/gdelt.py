@@ -12,6 +12,7 @@ drops the few that share that 15-minute boundary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -119,9 +120,13 @@ class GdeltCollector:
             params["enddatetime"] = now.strftime(_QUERY_FORMAT)
         return f"{opts.base_url.rstrip('/')}/api/v2/doc/doc?{urlencode(params)}"
 
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        # The time window of a query ends now; tests pass a clock to ask on a day of their own.
+        self._clock = clock or (lambda: datetime.now(UTC))
+
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
         cursor = load_cursor(state.cursor)
-        got = polite_get(client, self.url(spec, cursor, datetime.now(UTC)))
+        got = polite_get(client, self.url(spec, cursor, self._clock()))
         if isinstance(got, NotModified):  # we send no validators; a server may still say 304
             return Collected(items=(), state=state, not_modified=True)
         seen_list = [s for s in cursor.get("seen") or [] if isinstance(s, str)]

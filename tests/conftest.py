@@ -69,3 +69,13 @@ def feed_settings(tmp_path: Path, server: FixtureServer) -> Settings:
     server.serve_file("/forum.atom", "feeds/parents-forum.atom", "application/atom+xml")
     server.serve_file("/trust.json", "feeds/trust.json", "application/feed+json")
     return load_settings(write_config(tmp_path, server, FEED_SOURCES))
+
+
+def pytest_report_header() -> str | None:
+    """Say so when the suite runs on a moved clock (`make test-future`)."""
+    days = os.environ.get("MM_TEST_CLOCK_SHIFT_DAYS")
+    if not days:
+        return None
+    from datetime import UTC, datetime
+
+    return f"clock moved {days} days ahead: now reads {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"

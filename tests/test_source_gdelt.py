@@ -9,7 +9,7 @@ import pytest
 
 from sources.base import SourceState
 from sources.feeds import FeedParseError
-from sources.gdelt import build_query, parse_gdelt
+from sources.gdelt import GdeltCollector, build_query, parse_gdelt
 from sources.http import HTTPStatusError
 from tests.servers import FIXTURES, FixtureServer, Reply
 from tests.source_helpers import asked, fixture, make_client, run, spec_for, too_many
@@ -49,7 +49,10 @@ def test_one_call_per_collect_and_later_calls_start_at_the_newest(server: Fixtur
         assert p["timespan"] == "24h" and p["sort"] == "DateDesc" and " OR " in p["query"]
 
         server.routes[PATH] = fixture("gdelt/artlist-later.json")
-        second = run("gdelt", spec, first.state, client)
+        # A day after the fixture's newest article, whatever today's date: within GDELT's
+        # three-month window, so the query starts at that article.
+        later_clock = lambda: datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # noqa: E731
+        second = GdeltCollector(clock=later_clock).collect(spec, first.state, client)
     later = asked(server, PATH)[1]
     assert "timespan" not in later
     # From the newest seendate of the first cycle (GDELT's YYYYMMDDHHMMSS), to now.
