@@ -60,6 +60,15 @@ def leak_floor(p: float, found: Sequence[Evidence], signals: LeakSignals) -> flo
     return p
 
 
+def apply_floors(
+    p: dict[str, float], text: str, found: Sequence[Evidence], signals: LeakSignals
+) -> dict[str, float]:
+    """Category probabilities after the rules that set a floor under them."""
+    out = dict(p)
+    out["data_leak"] = leak_floor(out["data_leak"], found, signals)
+    return out
+
+
 class Scorer:
     """Holds the loaded model and heads; `assess` scores a batch."""
 
@@ -112,9 +121,10 @@ class Scorer:
             emb, clean, has_media, host, signals, self.heads.prototypes, self.heads.proto_owner
         )
         probs = np.stack([self.heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
-        di = CATEGORIES.index("data_leak")
         for n, ev in enumerate(found):
-            probs[n, di] = leak_floor(float(probs[n, di]), ev, signals[n])
+            row = dict(zip(CATEGORIES, (float(v) for v in probs[n]), strict=True))
+            floored = apply_floors(row, texts[n], ev, signals[n])
+            probs[n] = [floored[c] for c in CATEGORIES]
         return probs, self.heads.urgent.proba(x), found
 
     def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:

@@ -38,6 +38,8 @@ from monitor.scoring.pipeline import model_text, prepare_text
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED_TRAIN = DATA_DIR / "train.jsonl"
 BUNDLED_DEV = DATA_DIR / "mentions-dev.jsonl"  # the project's dev set, copied for reproducibility
+BUNDLED_DEV2 = DATA_DIR / "mentions-dev2.jsonl"  # the second dev set (two other annotators)
+WRITTEN_DIR = DATA_DIR / "written"  # individually written labelled mentions, one file per writer
 BUNDLED_TWEETEVAL = DATA_DIR / "tweeteval"  # train splits only (val is for reporting)
 HOSTILITY_C = 0.5  # out-of-fold macro-F1 on TweetEval offensive train: 0.5 > 1 > 2
 HOSTILITY_EMB_WEIGHT = 1.0
@@ -56,10 +58,16 @@ class Example:
     relevant: bool
     categories: tuple[str, ...]
     urgent: bool
+    source: str = ""
 
     @property
     def input(self) -> ScoringInput:
         return ScoringInput(self.title, self.text, self.has_media)
+
+
+def written_files() -> list[Path]:
+    """The individually written labelled files (one per writer), in a stable order."""
+    return sorted(WRITTEN_DIR.glob("*.jsonl")) if WRITTEN_DIR.is_dir() else []
 
 
 class DataError(ValueError):
@@ -88,6 +96,7 @@ def load_examples(path: Path) -> list[Example]:
                     relevant=bool(labels.get("relevant", True)),
                     categories=cats,
                     urgent=bool(labels.get("urgent", False)),
+                    source=str(r.get("source") or ""),
                 )
             )
         except (json.JSONDecodeError, AttributeError, TypeError) as exc:
