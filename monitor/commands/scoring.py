@@ -138,6 +138,11 @@ def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
     is_flag=True,
     help="With --grouped: leave the written data (data/written/*.jsonl) out of training.",
 )
+@click.option(
+    "--pooled/--no-pooled",
+    default=True,
+    help="With --grouped: also run pooled 5-fold CV over both dev sets (the default).",
+)
 @click.option("--by-source", is_flag=True, help="Also break the figures down by source.")
 @click.option("--by-language", is_flag=True, help="Also break the figures down by language.")
 @click.option(
@@ -163,6 +168,7 @@ def eval_(
     cv: int,
     grouped: bool,
     without_written: bool,
+    pooled: bool,
     by_source: bool,
     by_language: bool,
     tweeteval: str | None,
@@ -183,7 +189,7 @@ def eval_(
         return
     breakdowns = [k for k, on in (("source", by_source), ("language", by_language)) if on]
     if grouped:
-        _eval_grouped(settings, not without_written, as_json, breakdowns, show_misses)
+        _eval_grouped(settings, not without_written, pooled, as_json, breakdowns, show_misses)
         return
     if not file_:
         fail("give a labelled FILE, --grouped, or --tweeteval DIR")
@@ -301,6 +307,7 @@ def _present_macro(m: dict[str, Any]) -> float | None:
 def _eval_grouped(
     settings: Settings,
     with_written: bool,
+    with_pooled: bool,
     as_json: bool,
     breakdowns: list[str],
     show_misses: str | None,
@@ -338,12 +345,13 @@ def _eval_grouped(
         r["trained_on"] = s.trained_on
         out[f"-> {name}"] = r
         misses.append((name, scored, decisions, relevant))
-    pooled = groups["dev"] + groups["dev2"]
-    click.echo("pooled 5-fold CV over both dev sets…", err=True)
-    s = pooled_cv(scorer.embedder, scorer.cache, scorer.heads, base + written, pooled, 5)
-    out["pooled 5-fold"] = _evaluate(
-        pooled, decide(pooled, s, settings.scoring), _relevance(settings, pooled), []
-    )
+    if with_pooled:
+        pooled = groups["dev"] + groups["dev2"]
+        click.echo("pooled 5-fold CV over both dev sets…", err=True)
+        s = pooled_cv(scorer.embedder, scorer.cache, scorer.heads, base + written, pooled, 5)
+        out["pooled 5-fold"] = _evaluate(
+            pooled, decide(pooled, s, settings.scoring), _relevance(settings, pooled), []
+        )
     _save_cache(scorer)
     if as_json:
         click.echo(json.dumps(out))
