@@ -16,7 +16,7 @@ import numpy as np
 
 from monitor.config import ScoringSettings
 from monitor.models import CATEGORIES, Assessment, Evidence, ScoringInput, Severity, scoring_text
-from monitor.scoring import severity
+from monitor.scoring import leaks, severity, threats
 from monitor.scoring.embeddings import (
     Embedder,
     EmbeddingCache,
@@ -32,6 +32,8 @@ from monitor.scoring.taxonomy import cue_evidence
 # A postcode alone is not (a school's own address has one).
 FLOOR_KINDS = STRONG_KINDS - {"postcode"}
 LEAK_FLOOR = 0.9
+# The structured detectors (leaks.py, threats.py) put their category at least here.
+DETECTOR_FLOOR = 0.9
 # ScoringSettings' default for threshold and urgent_threshold: "use what training chose".
 DEFAULT_THRESHOLD = 0.5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -66,6 +68,12 @@ def apply_floors(
     """Category probabilities after the rules that set a floor under them."""
     out = dict(p)
     out["data_leak"] = leak_floor(out["data_leak"], found, signals)
+    if leaks.sensitive_person(text):
+        out["data_leak"] = max(out["data_leak"], DETECTOR_FLOOR)
+    if threats.threat(text) or threats.hate(text):
+        out["harassment"] = max(out["harassment"], DETECTOR_FLOOR)
+    if threats.allegation(text):
+        out["reputation"] = max(out["reputation"], DETECTOR_FLOOR)
     return out
 
 

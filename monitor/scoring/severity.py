@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from monitor.models import Evidence, Severity
+from monitor.scoring import threats
 from monitor.scoring.lexicon import THREAT
 
 _CHILD_TARGET = re.compile(
@@ -69,13 +70,15 @@ def decide(
         what = ", ".join(found) if found else "confidential information"
         return Severity.URGENT, f"data leak: {what} made public (clauses 5.1, 11.3)"
     if "harassment" in cats:
-        if THREAT.search(text):
+        if THREAT.search(text) or threats.threat(text):
             return Severity.URGENT, "harassment with a threat against a named person (4.1(e))"
+        if threats.hate(text):
+            return Severity.URGENT, "racist, sexist, disability or faith-based abuse (4.1(e))"
         if "child_name" in kinds or _CHILD_TARGET.search(text):
             return Severity.URGENT, "harassment aimed at a child (4.1(f))"
     if "pupil_image" in cats and not _NOT_IDENTIFIABLE.search(text):
         return Severity.URGENT, "identifiable pupils in a public photo or video (6.3(g)(h))"
-    if "reputation" in cats and _SERIOUS.search(text):
+    if "reputation" in cats and (_SERIOUS.search(text) or threats.allegation(text)):
         return Severity.URGENT, "serious allegation (safeguarding, abuse or crime) (8.5)"
     if "staff_conduct" in cats and _CONTACT.search(text) and _PUPIL.search(text):
         return Severity.URGENT, "member of staff contacting pupils (6.3, 7.3)"
