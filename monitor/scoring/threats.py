@@ -65,7 +65,7 @@ _HATE = re.compile(
 
 
 def _near(text: str, pattern: re.Pattern[str], kind: str, category: str) -> list[Evidence]:
-    out = []
+    out: list[Evidence] = []
     targets = [m.span() for m in _TARGET.finditer(text)]
     if not targets:
         return out
