@@ -592,7 +592,8 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     multiple=True,
     type=click.Path(dir_okay=False, exists=True),
     help="Extra labelled JSON Lines to train on (repeatable). The bundled "
-    "monitor/scoring/data/train.jsonl and mentions-dev.jsonl are always used.",
+    "monitor/scoring/data/train.jsonl, mentions-dev.jsonl, mentions-dev2.jsonl and "
+    "written/*.jsonl are always used.",
 )
 @click.option(
     "--tweeteval",
@@ -623,7 +624,13 @@ def train(
     from monitor.scoring import ModelLoadError
     from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
     from monitor.scoring.heads import DEFAULT_HEADS
-    from monitor.scoring.train import BUNDLED_TRAIN, DataError, train_all
+    from monitor.scoring.train import (
+        BUNDLED_DEV2,
+        BUNDLED_TRAIN,
+        DataError,
+        train_all,
+        written_files,
+    )
 
     try:
         embedder = load_model(settings.scoring.model, settings.scoring.batch_size)
@@ -631,7 +638,11 @@ def train(
         fail(f"scoring: {exc}")
         raise
     cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
-    files = list(dict.fromkeys([BUNDLED_TRAIN, BUNDLED_DEV, *(Path(d) for d in data)]))
+    files = list(
+        dict.fromkeys(
+            [BUNDLED_TRAIN, BUNDLED_DEV, BUNDLED_DEV2, *written_files(), *(Path(d) for d in data)]
+        )
+    )
     try:
         heads, report = train_all(
             embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True)

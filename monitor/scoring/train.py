@@ -217,8 +217,29 @@ def _threshold_for(p: np.ndarray, y: np.ndarray, beta: float) -> float:
     return best_t
 
 
+URGENT_RECALL = 0.95  # the urgent cut keeps at least this out-of-fold recall
+
+
+def recall_first_threshold(p: np.ndarray, y: np.ndarray, recall: float = URGENT_RECALL) -> float:
+    """The calibrated-probability cut with the best out-of-fold precision among those that keep
+    recall >= `recall` (the highest such cut on ties); the lowest grid cut if none does."""
+    grid = np.round(np.linspace(0.02, 0.9, 45), 3)
+    best_t, best_p = float(grid[0]), -1.0
+    pos = max(1.0, float(y.sum()))
+    for t in grid:
+        pred = p >= t
+        tp = float(np.sum(pred & (y == 1)))
+        if tp / pos < recall:
+            continue
+        prec = tp / max(1.0, float(pred.sum()))
+        if prec >= best_p - 1e-9:
+            best_t, best_p = float(t), prec
+    return best_t
+
+
 def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dict[str, float]]:
-    """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: F2."""
+    """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: recall
+    first (>= URGENT_RECALL out of fold) at the best precision that allows."""
     heads, report = {}, {}
     for i, c in enumerate(CATEGORIES):
         h, oof = fit_linear(data.x, data.y[:, i], POLICY_C)
@@ -226,7 +247,7 @@ def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dic
         heads[c] = LinearHead(h.w, h.b, h.a, h.c, t)
         report[c] = float(f1_score(data.y[:, i], oof >= t))
     h, oof = fit_linear(data.x, data.urgent, POLICY_C)
-    t = _threshold_for(oof, data.urgent, 2.0)
+    t = recall_first_threshold(oof, data.urgent)
     urgent = LinearHead(h.w, h.b, h.a, h.c, t)
     report["urgent"] = float(f1_score(data.urgent, oof >= t))
     return heads, urgent, report
