@@ -117,6 +117,7 @@ NAMESAKE_NOUNS: frozenset[str] = frozenset({
     "brewery", "quarry", "industrial", "retail", "business", "homes", "housing", "development",
     "ridge", "village", "moor", "roundabout", "capital", "partners", "family", "valley", "heath",
     "edge", "marina", "boat", "narrowboat", "allotments", "hall", "library", "community",
+    "garden", "centre", "center", "sorting", "car", "boot", "tip", "market",
 })  # fmt: skip
 
 # Shortly before an ambiguous name, these mean it names a thing ("narrowboat 'Anker Moor'").
@@ -146,6 +147,7 @@ PLACE_PREPOSITIONS: tuple[tuple[str, ...], ...] = tuple(
         "in", "on", "across", "over", "around", "through", "towards", "into", "beyond", "near",
         "nearby", "side of", "edge of", "outskirts of", "heart of", "centre of", "center of",
         "middle of", "top of", "north of", "south of", "east of", "west of", "part of",
+        "dealul", "pe dealul", "na", "w okolicy",
     )
 )  # fmt: skip
 
