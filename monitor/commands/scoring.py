@@ -609,9 +609,19 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     default=None,
     help="Where to write the heads (default: the file the package ships).",
 )
+@click.option(
+    "--keep-hostility",
+    is_flag=True,
+    help="Reuse the hostility heads of the shipped heads file (they are trained on TweetEval "
+    "alone) and refit only the policy heads: minutes faster, same result for the same TweetEval.",
+)
 @click.pass_context
 def train(
-    ctx: click.Context, data: tuple[str, ...], tweeteval: str | None, out: str | None
+    ctx: click.Context,
+    data: tuple[str, ...],
+    tweeteval: str | None,
+    out: str | None,
+    keep_hostility: bool,
 ) -> None:
     """Retrain the classifier heads from the data bundled in the repository (plus any --data)
     and report out-of-fold figures."""
@@ -644,8 +654,11 @@ def train(
         )
     )
     try:
+        from monitor.scoring.heads import load_heads
+
+        kept = load_heads() if keep_hostility else None
         heads, report = train_all(
-            embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True)
+            embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True), kept
         )
     except DataError as exc:
         fail(str(exc))

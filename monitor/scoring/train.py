@@ -259,10 +259,19 @@ def train_all(
     data_files: Sequence[Path],
     tweeteval: Path,
     progress: Progress,
+    keep_hostility: Heads | None = None,
 ) -> tuple[Heads, dict[str, object]]:
+    """Fit everything; with `keep_hostility`, reuse that artefact's hostility heads (trained on
+    TweetEval alone, so they do not depend on the labelled mentions) and refit the rest."""
     hostility: dict[str, HostilityHead] = {}
     report: dict[str, object] = {}
     for task in ("offensive", "hate"):
+        if keep_hostility is not None:
+            hostility[task] = keep_hostility.hostility[task]
+            report[f"hostility.{task}"] = keep_hostility.meta.get("report", {}).get(
+                f"hostility.{task}", {}
+            )
+            continue
         hostility[task], report[f"hostility.{task}"] = train_hostility(
             embedder, cache, tweeteval / task, progress
         )
