@@ -210,7 +210,7 @@ def eval_(
         scored = pooled_cv(scorer.embedder, scorer.cache, scorer.heads, base, examples, cv)
         decisions = decide(examples, scored, settings.scoring)
     else:
-        overlap = _overlap(examples)
+        overlap = _overlap(Path(str(file_)), examples)
         if overlap:
             click.echo(
                 f"warning: {overlap} of these mentions were used to train the shipped heads;"
@@ -452,16 +452,12 @@ def _print_misses(
         click.echo(f"{'FN' if gold else 'FP'} {e.id}: {text[:160]}")
 
 
-def _overlap(examples: list[Any]) -> int:
+def _overlap(path: Path, examples: list[Any]) -> int:
+    """How many of FILE's mentions the shipped heads were trained on (by file name)."""
     from monitor.scoring.heads import load_heads
 
     names = set(load_heads().meta.get("data", []))
-    return (
-        len(examples)
-        if any(n in names for n in ("mentions-dev.jsonl",))
-        and any(e.id.startswith("dev-") for e in examples)
-        else 0
-    )
+    return len(examples) if path.name in names else 0
 
 
 def _metrics(
