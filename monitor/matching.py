@@ -66,6 +66,42 @@ DEFAULT_CONTEXT_WORDS: tuple[str, ...] = (
     "year 6", "KS1", "KS2", "school run", "pick-up", "drop-off",
 )  # fmt: skip
 
+# School context that holds for any school, used with an ambiguous name in addition to the
+# academy's own context words: the people and places of a school day ("the Ankermoor office",
+# "the dinner lady at Ankermoor", "outside Ankermoor at 3.15"), and the same in the languages
+# common in English school communities (Polish, Romanian, Welsh, romanised Urdu/Punjabi).
+SCHOOL_FRAME_WORDS: tuple[str, ...] = (
+    "staff", "staffroom", "office", "office manager", "receptionist", "dinner lady",
+    "dinner ladies", "dinner times", "dinners", "lunchtime", "packed lunch", "caretaker",
+    "lollipop lady", "lanyard", "gates", "school gate", "pick up", "home time", "3.15", "3.20",
+    "mums", "dads", "exclusion", "excluded", "EHCP", "SEN", "SENCo", "safeguarding", "DBS",
+    "single central record", "swimming gala", "disco", "Christmas concert", "homework",
+    "learning walk", "PPA", "supply teacher", "lesson", "lessons", "pupils", "Year 2 team",
+    # Polish, Romanian, Welsh, romanised Urdu/Punjabi
+    "szkoła", "szkole", "szkoły", "szkołę", "klasie", "klasa", "klasy", "nauczycielka",
+    "nauczyciel", "nauczyciele", "dzieci", "dyrektor", "dyrektorka", "dyrekcja", "asystentka",
+    "mamy", "școala", "școală", "scoala", "școlii", "clasa", "clasei", "copiii", "copilul",
+    "profesoara", "profesorul", "învățătoarea", "directoarea", "ysgol", "plant", "athrawes",
+    "athro", "pennaeth", "cyngerdd", "disgyblion", "bache", "bachon", "bachiyan", "puttar",
+)  # fmt: skip
+# Before "at/from/in the" + an ambiguous name: a person of the school ("Mrs Keel in the
+# Ankermoor office", "my son at Ankermoor", "the kid from Ankermoor").
+_PERSON_TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "sir", "pani", "pan", "doamna"})
+_SCHOOL_PEOPLE = frozenset({
+    "teacher", "head", "deputy", "ta", "staff", "kid", "kids", "boy", "girl", "lad", "son",
+    "daughter", "dd", "ds", "nephew", "niece", "friend", "mums", "dads", "lady", "manager",
+    "children", "pupil", "pupils", "class", "team", "brother", "sister",
+})  # fmt: skip
+_PERSON_LINKS = (
+    ("at",),
+    ("from",),
+    ("at", "the"),
+    ("in", "the"),
+    ("from", "the"),
+    ("z",),
+    ("de", "la"),
+)
+
 # After an ambiguous name, these mean the name is part of a place's or a business's name.
 NAMESAKE_NOUNS: frozenset[str] = frozenset({
     "road", "rd", "street", "st", "lane", "ln", "close", "avenue", "ave", "drive", "way",
@@ -79,6 +115,15 @@ NAMESAKE_NOUNS: frozenset[str] = frozenset({
     "secondary", "grammar", "college", "ward", "parish", "council", "wanderers", "harriers",
     "bakery", "cafe", "restaurant", "stores", "shop", "supermarket", "vineyard",
     "brewery", "quarry", "industrial", "retail", "business", "homes", "housing", "development",
+    "ridge", "village", "moor", "roundabout", "capital", "partners", "family", "valley", "heath",
+    "edge", "marina", "boat", "narrowboat", "allotments", "hall", "library", "community",
+    "garden", "centre", "center", "sorting", "car", "boot", "tip", "market",
+})  # fmt: skip
+
+# Shortly before an ambiguous name, these mean it names a thing ("narrowboat 'Anker Moor'").
+_NAMED_THINGS = frozenset({
+    "narrowboat", "boat", "cruiser", "yacht", "barge", "ship", "horse", "pony", "racehorse",
+    "locomotive", "engine", "rose", "variety", "cultivar",
 })  # fmt: skip
 
 # After a full name, these mean another organisation that shares it ("Ankermoor Primary Care
@@ -102,6 +147,7 @@ PLACE_PREPOSITIONS: tuple[tuple[str, ...], ...] = tuple(
         "in", "on", "across", "over", "around", "through", "towards", "into", "beyond", "near",
         "nearby", "side of", "edge of", "outskirts of", "heart of", "centre of", "center of",
         "middle of", "top of", "north of", "south of", "east of", "west of", "part of",
+        "dealul", "pe dealul", "na", "w okolicy",
     )
 )  # fmt: skip
 
@@ -300,6 +346,27 @@ def _full_name_namesake(tk: _Tokens, after: int) -> bool:
     return toks[after] == "of" and nxt in ACADEMY_OF_SUBJECTS
 
 
+_FRAME = _Context(SCHOOL_FRAME_WORDS)
+
+
+def _school_frame(toks: Sequence[str], first: int, last: int, skip: range) -> str | None:
+    """School context any school has, near an ambiguous name: a school word of SCHOOL_FRAME_WORDS
+    in the window, or a person of the school just before it ("Mrs Keel at Ankermoor")."""
+    word = _FRAME.find(toks, first - CONTEXT_WINDOW, last + CONTEXT_WINDOW, skip)
+    if word is not None:
+        return word
+    for link in _PERSON_LINKS:
+        n = len(link)
+        if first < n + 1 or tuple(toks[first - n : first]) != link:
+            continue
+        before = toks[max(0, first - n - 3) : first - n]
+        if toks[first - n - 1] in _SCHOOL_PEOPLE:
+            return f"{toks[first - n - 1]} {' '.join(link)}"
+        if any(t in _PERSON_TITLES for t in before):
+            return f"{' '.join(before)} {' '.join(link)}"
+    return None
+
+
 def _preceded_by(toks: Sequence[str], first: int, phrases: Sequence[tuple[str, ...]]) -> bool:
     for p in phrases:
         n = len(p)
@@ -412,6 +479,8 @@ class Matcher:
         if ambiguous:
             if after in NAMESAKE_NOUNS or _preceded_by(toks, h.first, PLACE_PREPOSITIONS):
                 return None
+            if any(t in _NAMED_THINGS for t in toks[max(0, h.first - 3) : h.first]):
+                return None
         elif _full_name_namesake(tk, h.last):
             return None
         context_word = None
@@ -425,6 +494,8 @@ class Matcher:
             if context_word is None and extra is not None and not landmark:
                 # A title is short: its context is usually in the first lines of the text.
                 context_word = ctx.find(extra.norm, 0, 2 * CONTEXT_WINDOW, range(0))
+            if context_word is None and ambiguous:
+                context_word = _school_frame(toks, h.first, h.last, skip)
             if context_word is None:
                 return None
         start = tk.spans[h.first][0]

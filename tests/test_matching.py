@@ -13,7 +13,9 @@ from monitor.config import AcademyConfig
 from monitor.matching import Matcher, Watch, tokenise
 from monitor.models import Match
 
-DEV = Path(__file__).resolve().parents[1] / "monitor" / "scoring" / "data" / "mentions-dev.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "monitor" / "scoring" / "data"
+DEV = DATA / "mentions-dev.jsonl"
+DEV2 = DATA / "mentions-dev2.jsonl"
 
 # The academy block recommended for examples/ankermoor.toml, as data.
 ANKERMOOR = {
@@ -72,8 +74,9 @@ def spanned(m: Match, title: str, text: str) -> str:
 # -- the development set -------------------------------------------------------------------------
 
 
-def test_precision_and_recall_on_the_dev_set(matcher: Matcher) -> None:
-    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+@pytest.mark.parametrize("path", [DEV, DEV2], ids=["dev", "dev2"])
+def test_precision_and_recall_on_the_dev_sets(matcher: Matcher, path: Path) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     tp = fp = fn = 0
     named_tp = named_fn = 0
     for row in rows:
@@ -92,7 +95,7 @@ def test_precision_and_recall_on_the_dev_set(matcher: Matcher) -> None:
     recall = tp / (tp + fn)
     named_recall = named_tp / (named_tp + named_fn)
     print(
-        f"\nmatching on {DEV.name}: {len(rows)} items, tp={tp} fp={fp} fn={fn}  "
+        f"\nmatching on {path.name}: {len(rows)} items, tp={tp} fp={fp} fn={fn}  "
         f"precision={precision:.3f} recall={recall:.3f}  "
         f"recall on items naming the school={named_recall:.3f} ({named_tp}/{named_tp + named_fn})"
     )
@@ -271,6 +274,41 @@ def test_plural_verb_after_the_name_is_not_a_namesake(matcher: Matcher) -> None:
     ],
 )
 def test_a_landmark_mention_without_school_context_does_not_match(
+    matcher: Matcher, text: str
+) -> None:
+    assert matcher.match("", text) == []
+
+
+@pytest.mark.parametrize(
+    "text, context",
+    [
+        ("Mrs Keel in the Ankermoor office is so rude on the phone.", "office"),
+        ("Miss Warburton at Ankermoor is the best.", "miss warburton at"),
+        ("Ankermoor's new head starts on Monday.", "head"),
+        ("Busy again outside Ankermoor at 3.15, nowhere to park.", "3.15"),
+        ("The dinner lady at Ankermoor shouted at my son.", "dinner lady"),
+        ("Nauczycielka z Ankermoor, pani Wilk, jest niemiła.", "nauczycielka"),
+        ("Diolch i bawb yn Ankermoor am y cyngerdd Nadolig", "cyngerdd"),
+    ],
+)
+def test_a_bare_name_with_plain_school_context_matches(
+    matcher: Matcher, text: str, context: str
+) -> None:
+    m = one(matcher, "", text)
+    assert m is not None and m.needed_context
+    assert m.context_word is not None and m.context_word.casefold() == context
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mist in the valley below Ankermoor ridge at sunrise, my son loved the drone shots.",
+        "Ankermoor village fete: the kids' tombola raised £200.",
+        "Narrowboat for sale, 'Anker Moor', sleeps four, ideal for a family with children.",
+        "Ankermoor Rovers under-9s: staff and parents please bring oranges.",
+    ],
+)
+def test_a_bare_name_that_is_a_place_or_club_still_does_not_match(
     matcher: Matcher, text: str
 ) -> None:
     assert matcher.match("", text) == []

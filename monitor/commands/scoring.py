@@ -127,6 +127,25 @@ def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
     "other folds (FILE never in the folds it is scored on).",
 )
 @click.option(
+    "--grouped",
+    is_flag=True,
+    help="Score each bundled dev set by heads trained on everything else (train.jsonl, the "
+    "written data, the other dev set; near-copies removed): figures for unseen authors, next "
+    "to pooled 5-fold CV over both dev sets.",
+)
+@click.option(
+    "--without-written",
+    is_flag=True,
+    help="With --grouped: leave the written data (data/written/*.jsonl) out of training.",
+)
+@click.option(
+    "--pooled/--no-pooled",
+    default=True,
+    help="With --grouped: also run pooled 5-fold CV over both dev sets (the default).",
+)
+@click.option("--by-source", is_flag=True, help="Also break the figures down by source.")
+@click.option("--by-language", is_flag=True, help="Also break the figures down by language.")
+@click.option(
     "--tweeteval",
     type=click.Path(file_okay=False, exists=True),
     help="TweetEval folder (holding offensive/ and hate/) to check the hostility signal.",
@@ -136,10 +155,10 @@ def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
 @click.option(
     "--show-misses",
     "show_misses",
-    type=click.Choice([*CATEGORIES, "urgent"]),
+    type=click.Choice([*CATEGORIES, "urgent", "relevant"]),
     default=None,
-    help="Also list the mentions this category (or urgent) missed or wrongly flagged, with the "
-    "start of their text (end to end).",
+    help="Also list the mentions this category (or urgent, or the matcher's relevance) missed "
+    "or wrongly flagged, with the start of their text (end to end).",
 )
 @click.pass_context
 def eval_(
@@ -147,14 +166,20 @@ def eval_(
     file_: str | None,
     as_json: bool,
     cv: int,
+    grouped: bool,
+    without_written: bool,
+    pooled: bool,
+    by_source: bool,
+    by_language: bool,
     tweeteval: str | None,
     task: str,
     split: str,
     show_misses: str | None,
 ) -> None:
     """Measure the scorer on labelled mentions (FILE, the shared JSON Lines format): per category
-    precision/recall/F1 and macro-F1, relevance (matcher), urgent; or, with --tweeteval, the
-    macro-F1 of the hostility signal on a TweetEval split.
+    precision/recall/F1 and macro-F1, relevance (matcher), urgent, calibration (ECE); or, with
+    --tweeteval, the macro-F1 of the hostility signal on a TweetEval split; or, with --grouped,
+    each bundled dev set scored by heads that never saw its authors.
 
     Category and urgent figures are end to end: a mention the matcher drops is scored as having
     no category and not urgent."""
@@ -162,9 +187,14 @@ def eval_(
     if tweeteval:
         _eval_tweeteval(settings, Path(tweeteval), task, split, as_json)
         return
+    breakdowns = [k for k, on in (("source", by_source), ("language", by_language)) if on]
+    if grouped:
+        _eval_grouped(settings, not without_written, pooled, as_json, breakdowns, show_misses)
+        return
     if not file_:
-        fail("give a labelled FILE, or --tweeteval DIR")
-    from monitor.scoring.train import BUNDLED_TRAIN, DataError, cross_validate, load_examples
+        fail("give a labelled FILE, --grouped, or --tweeteval DIR")
+    from monitor.scoring.grouped import decide, pooled_cv
+    from monitor.scoring.train import BUNDLED_TRAIN, DataError, load_examples
 
     try:
         examples = load_examples(Path(str(file_)))
@@ -176,47 +206,58 @@ def eval_(
     start = time.perf_counter()
     if cv:
         click.echo(f"cross-validating {len(examples)} mentions in {cv} folds…", err=True)
-        probs, urgent_p, thr, uthr = cross_validate(
-            scorer.embedder, scorer.cache, scorer.heads, [BUNDLED_TRAIN], examples, cv
-        )
-        from monitor.scoring import severity
-        from monitor.scoring.pii import find_personal_data, leak_signals
-        from monitor.scoring.pipeline import DEFAULT_THRESHOLD, leak_floor, prepare_text
-
-        preds, urg = [], []
-        for n, e in enumerate(examples):
-            text = prepare_text(e.input, settings.scoring.max_chars)[0]
-            p = dict(zip(CATEGORIES, probs[n], strict=True))
-            ev = find_personal_data(text)
-            p["data_leak"] = leak_floor(p["data_leak"], ev, leak_signals(ev, text))
-            st, su = settings.scoring.threshold, settings.scoring.urgent_threshold
-            cats = tuple(
-                c
-                for i, c in enumerate(CATEGORIES)
-                if p[c] >= (st if st != DEFAULT_THRESHOLD else thr[n, i])
-            )
-            sev, _ = severity.decide(
-                p,
-                cats,
-                text,
-                ev,
-                float(urgent_p[n]),
-                su if su != DEFAULT_THRESHOLD else float(uthr[n]),
-            )
-            preds.append(set(cats))
-            urg.append(sev.value == "urgent")
+        base = load_examples(BUNDLED_TRAIN)
+        scored = pooled_cv(scorer.embedder, scorer.cache, scorer.heads, base, examples, cv)
+        decisions = decide(examples, scored, settings.scoring)
     else:
-        overlap = _overlap(examples)
+        overlap = _overlap(Path(str(file_)), examples)
         if overlap:
             click.echo(
                 f"warning: {overlap} of these mentions were used to train the shipped heads;"
-                " use --cross-validate K for a fair figure",
+                " use --cross-validate K or --grouped for a fair figure",
                 err=True,
             )
-        assessed = scorer.assess([e.input for e in examples])
-        preds = [set(a.categories) for a in assessed]
-        urg = [a.urgent for a in assessed]
+        decisions = _shipped_decisions(scorer, examples)
+    _save_cache(scorer)
     seconds = time.perf_counter() - start
+    result = _evaluate(examples, decisions, relevant, breakdowns)
+    result["seconds"] = round(seconds, 2)
+    result["cross_validated"] = cv
+    result["model_version"] = scorer.model_version
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    how = f"cross-validated {cv}-fold" if cv else "shipped heads"
+    _print_metrics(result, how)
+    if show_misses:
+        _print_misses(show_misses, examples, decisions, relevant)
+
+
+def _save_cache(scorer: Scorer) -> None:
+    save = getattr(scorer.cache, "save", None)
+    if callable(save):
+        save()
+
+
+def _shipped_decisions(scorer: Scorer, examples: list[Any]) -> list[Any]:
+    from monitor.scoring.grouped import Decision
+
+    assessed = scorer.assess([e.input for e in examples])
+    return [Decision(set(a.categories), a.urgent, dict(a.probabilities)) for a in assessed]
+
+
+def _evaluate(
+    examples: list[Any],
+    decisions: list[Any],
+    relevant: list[bool] | None,
+    breakdowns: list[str],
+) -> dict[str, Any]:
+    """End-to-end and scorer-alone figures, calibration, and the asked-for breakdowns."""
+    from monitor.scoring.grouped import ece
+    from monitor.scoring.language import detect
+
+    preds = [set(d.categories) for d in decisions]
+    urg = [d.urgent for d in decisions]
     # Scorer alone: the mentions labelled relevant, whatever the matcher said.
     gold = [i for i, e in enumerate(examples) if e.relevant]
     alone = _metrics([examples[i] for i in gold], [preds[i] for i in gold], [urg[i] for i in gold])
@@ -227,37 +268,196 @@ def eval_(
     result["scorer_only"] = {k: alone[k] for k in ("categories", "macro_f1", "urgent", "worst")}
     result["scorer_only"]["mentions"] = len(gold)
     result["mentions"] = len(examples)
-    result["seconds"] = round(seconds, 2)
-    result["cross_validated"] = cv
-    result["model_version"] = scorer.model_version
+    result["ece"] = {
+        c: ece([decisions[i].probs[c] for i in gold], [c in examples[i].categories for i in gold])
+        for c in CATEGORIES
+    }
+    keys = {
+        "source": lambda e: e.source or "?",
+        "language": lambda e: detect(f"{e.title} {e.text}"),
+    }
+    for name in breakdowns:
+        by: dict[str, list[int]] = {}
+        for i, e in enumerate(examples):
+            by.setdefault(keys[name](e), []).append(i)
+        rows = {}
+        for value, idx in sorted(by.items(), key=lambda kv: -len(kv[1])):
+            sub = _metrics(
+                [examples[i] for i in idx],
+                [preds[i] for i in idx],
+                [urg[i] for i in idx],
+                [relevant[i] for i in idx] if relevant is not None else None,
+            )
+            rows[value] = {
+                "n": len(idx),
+                "macro_f1_present": _present_macro(sub),
+                "urgent": sub["urgent"],
+                "relevant": sub["relevant"],
+            }
+        result[f"by_{name}"] = rows
+    return result
+
+
+def _present_macro(m: dict[str, Any]) -> float | None:
+    """Macro-F1 over the categories that occur (gold or predicted) in a small subset."""
+    f1s = [v["f1"] for v in m["categories"].values() if v["tp"] + v["fp"] + v["fn"]]
+    return round(float(np.mean(f1s)), 3) if f1s else None
+
+
+def _eval_grouped(
+    settings: Settings,
+    with_written: bool,
+    with_pooled: bool,
+    as_json: bool,
+    breakdowns: list[str],
+    show_misses: str | None,
+) -> None:
+    from monitor.scoring.grouped import decide, fit_and_score, pooled_cv
+    from monitor.scoring.train import (
+        BUNDLED_DEV,
+        BUNDLED_DEV2,
+        BUNDLED_TRAIN,
+        DataError,
+        load_examples,
+        written_files,
+    )
+
+    try:
+        groups = {"dev": load_examples(BUNDLED_DEV), "dev2": load_examples(BUNDLED_DEV2)}
+        base = load_examples(BUNDLED_TRAIN)
+        written = [e for f in written_files() for e in load_examples(f)] if with_written else []
+    except DataError as exc:
+        fail(str(exc))
+        raise
+    scorer = _scorer(settings, persistent_cache=True)
+    out: dict[str, Any] = {"written_items": len(written), "model_version": scorer.model_version}
+    misses = []
+    for name, scored in groups.items():
+        others = [e for g, ex in groups.items() if g != name for e in ex]
+        click.echo(f"scoring {name} by heads trained on everything else…", err=True)
+        s = fit_and_score(
+            scorer.embedder, scorer.cache, scorer.heads, base + written + others, scored
+        )
+        decisions = decide(scored, s, settings.scoring)
+        relevant = _relevance(settings, scored)
+        r = _evaluate(scored, decisions, relevant, breakdowns)
+        r["near_copies_removed"] = s.removed
+        r["trained_on"] = s.trained_on
+        out[f"-> {name}"] = r
+        misses.append((name, scored, decisions, relevant))
+    if with_pooled:
+        pooled = groups["dev"] + groups["dev2"]
+        click.echo("pooled 5-fold CV over both dev sets…", err=True)
+        s = pooled_cv(scorer.embedder, scorer.cache, scorer.heads, base + written, pooled, 5)
+        out["pooled 5-fold"] = _evaluate(
+            pooled, decide(pooled, s, settings.scoring), _relevance(settings, pooled), []
+        )
+    _save_cache(scorer)
     if as_json:
-        click.echo(json.dumps(result))
+        click.echo(json.dumps(out))
         return
-    _print_metrics(result)
+    _print_grouped(out)
+    for key in (k for k in out if k.startswith("-> ")):
+        for b in breakdowns:
+            _print_breakdown(out[key][f"by_{b}"], f"{key} by {b}")
     if show_misses:
-        _print_misses(show_misses, examples, preds, urg)
+        for name, scored, decisions, relevant in misses:
+            click.echo(f"\n[{name}]")
+            _print_misses(show_misses, scored, decisions, relevant)
 
 
-def _print_misses(what: str, examples: list[Any], preds: list[set[str]], urg: list[bool]) -> None:
+def _print_grouped(out: dict[str, Any]) -> None:
+    cols = [k for k in out if k.startswith("-> ") or k.startswith("pooled")]
+    click.echo(
+        "== grouped: each dev set scored by heads trained on everything else "
+        f"(written items in training: {out['written_items']}); end to end unless marked"
+    )
+    rows: list[list[Any]] = []
+    for c in CATEGORIES:
+        rows.append(
+            [f"{c} P/R/F1"]
+            + [
+                "{precision:.3f}/{recall:.3f}/{f1:.3f}".format(**out[k]["categories"][c])
+                for k in cols
+            ]
+        )
+    rows.append(["macro-F1"] + [f"{out[k]['macro_f1']:.3f}" for k in cols])
+    rows.append(
+        ["macro-F1 scorer alone"] + [f"{out[k]['scorer_only']['macro_f1']:.3f}" for k in cols]
+    )
+    rows.append(
+        ["urgent P/R"] + ["{precision:.3f}/{recall:.3f}".format(**out[k]["urgent"]) for k in cols]
+    )
+    rows.append(
+        ["urgent P/R scorer alone"]
+        + ["{precision:.3f}/{recall:.3f}".format(**out[k]["scorer_only"]["urgent"]) for k in cols]
+    )
+    rows.append(
+        ["relevant P/R"]
+        + [
+            "{precision:.3f}/{recall:.3f}".format(**out[k]["relevant"])
+            if out[k]["relevant"]
+            else "n/a"
+            for k in cols
+        ]
+    )
+    for c in CATEGORIES:
+        rows.append([f"ECE {c}"] + [f"{out[k]['ece'][c]:.3f}" for k in cols])
+    rows.append(["mentions"] + [str(out[k]["mentions"]) for k in cols])
+    rows.append(
+        ["near-copies removed"] + [str(out[k].get("near_copies_removed", "-")) for k in cols]
+    )
+    click.echo(table(["measure", *cols], rows))
+    click.echo(f"model {out['model_version']} (hostility heads and prototypes)")
+
+
+def _pr(v: dict[str, Any]) -> str:
+    """precision/recall, or '-' where nothing was there to find or flag."""
+    return "-" if v["tp"] + v["fp"] + v["fn"] == 0 else f"{v['precision']:.2f}/{v['recall']:.2f}"
+
+
+def _print_breakdown(rows: dict[str, Any], heading: str) -> None:
+    click.echo(f"\n== {heading} (end to end; macro-F1 over the categories present)")
+    body = []
+    for value, r in rows.items():
+        m = r["macro_f1_present"]
+        rel = r["relevant"]
+        body.append(
+            [
+                value,
+                r["n"],
+                "-" if m is None else f"{m:.3f}",
+                _pr(r["urgent"]),
+                "-" if rel is None else _pr(rel),
+            ]
+        )
+    click.echo(table([heading.split()[-1], "n", "macro-F1", "urgent P/R", "relevant P/R"], body))
+
+
+def _print_misses(
+    what: str, examples: list[Any], decisions: list[Any], relevant: list[bool] | None
+) -> None:
     click.echo(f"\n== {what}: missed (false negatives) and wrongly flagged (false positives)")
-    for e, p, u in zip(examples, preds, urg, strict=True):
-        gold, got = (e.urgent, u) if what == "urgent" else (what in e.categories, what in p)
+    for n, (e, d) in enumerate(zip(examples, decisions, strict=True)):
+        rel = relevant[n] if relevant is not None else True
+        if what == "relevant":
+            gold, got = e.relevant, rel
+        elif what == "urgent":
+            gold, got = e.urgent, d.urgent and rel
+        else:
+            gold, got = what in e.categories, what in d.categories and rel
         if gold == got:
             continue
         text = " ".join(f"{e.title} | {e.text}".split())
         click.echo(f"{'FN' if gold else 'FP'} {e.id}: {text[:160]}")
 
 
-def _overlap(examples: list[Any]) -> int:
+def _overlap(path: Path, examples: list[Any]) -> int:
+    """How many of FILE's mentions the shipped heads were trained on (by file name)."""
     from monitor.scoring.heads import load_heads
 
     names = set(load_heads().meta.get("data", []))
-    return (
-        len(examples)
-        if any(n in names for n in ("mentions-dev.jsonl",))
-        and any(e.id.startswith("dev-") for e in examples)
-        else 0
-    )
+    return len(examples) if path.name in names else 0
 
 
 def _metrics(
@@ -322,10 +522,7 @@ def _print_block(r: dict[str, Any], heading: str) -> None:
     )
 
 
-def _print_metrics(r: dict[str, Any]) -> None:
-    how = (
-        f"cross-validated {r['cross_validated']}-fold" if r["cross_validated"] else "shipped heads"
-    )
+def _print_metrics(r: dict[str, Any], how: str) -> None:
     _print_block(
         r,
         f"== end to end ({how}): matcher first; a mention it drops has no category, not urgent",
@@ -343,6 +540,9 @@ def _print_metrics(r: dict[str, Any]) -> None:
         r["scorer_only"],
         f"== scorer alone ({how}): only the mentions labelled relevant, matcher bypassed",
     )
+    click.echo("ECE " + "  ".join(f"{c} {v:.3f}" for c, v in r["ece"].items()))
+    for key in (k for k in r if k.startswith("by_")):
+        _print_breakdown(r[key], f"by {key[3:]}")
     click.echo(f"model {r['model_version']}")
 
 
@@ -388,7 +588,8 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     multiple=True,
     type=click.Path(dir_okay=False, exists=True),
     help="Extra labelled JSON Lines to train on (repeatable). The bundled "
-    "monitor/scoring/data/train.jsonl and mentions-dev.jsonl are always used.",
+    "monitor/scoring/data/train.jsonl, mentions-dev.jsonl, mentions-dev2.jsonl and "
+    "written/*.jsonl are always used.",
 )
 @click.option(
     "--tweeteval",
@@ -404,9 +605,19 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     default=None,
     help="Where to write the heads (default: the file the package ships).",
 )
+@click.option(
+    "--keep-hostility",
+    is_flag=True,
+    help="Reuse the hostility heads of the shipped heads file (they are trained on TweetEval "
+    "alone) and refit only the policy heads: minutes faster, same result for the same TweetEval.",
+)
 @click.pass_context
 def train(
-    ctx: click.Context, data: tuple[str, ...], tweeteval: str | None, out: str | None
+    ctx: click.Context,
+    data: tuple[str, ...],
+    tweeteval: str | None,
+    out: str | None,
+    keep_hostility: bool,
 ) -> None:
     """Retrain the classifier heads from the data bundled in the repository (plus any --data)
     and report out-of-fold figures."""
@@ -419,7 +630,13 @@ def train(
     from monitor.scoring import ModelLoadError
     from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
     from monitor.scoring.heads import DEFAULT_HEADS
-    from monitor.scoring.train import BUNDLED_TRAIN, DataError, train_all
+    from monitor.scoring.train import (
+        BUNDLED_DEV2,
+        BUNDLED_TRAIN,
+        DataError,
+        train_all,
+        written_files,
+    )
 
     try:
         embedder = load_model(settings.scoring.model, settings.scoring.batch_size)
@@ -427,10 +644,17 @@ def train(
         fail(f"scoring: {exc}")
         raise
     cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
-    files = list(dict.fromkeys([BUNDLED_TRAIN, BUNDLED_DEV, *(Path(d) for d in data)]))
+    files = list(
+        dict.fromkeys(
+            [BUNDLED_TRAIN, BUNDLED_DEV, BUNDLED_DEV2, *written_files(), *(Path(d) for d in data)]
+        )
+    )
     try:
+        from monitor.scoring.heads import load_heads
+
+        kept = load_heads() if keep_hostility else None
         heads, report = train_all(
-            embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True)
+            embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True), kept
         )
     except DataError as exc:
         fail(str(exc))

@@ -16,7 +16,7 @@ import numpy as np
 
 from monitor.config import ScoringSettings
 from monitor.models import CATEGORIES, Assessment, Evidence, ScoringInput, Severity, scoring_text
-from monitor.scoring import severity
+from monitor.scoring import leaks, severity, threats
 from monitor.scoring.embeddings import (
     Embedder,
     EmbeddingCache,
@@ -32,6 +32,8 @@ from monitor.scoring.taxonomy import cue_evidence
 # A postcode alone is not (a school's own address has one).
 FLOOR_KINDS = STRONG_KINDS - {"postcode"}
 LEAK_FLOOR = 0.9
+# The structured detectors (leaks.py, threats.py) put their category at least here.
+DETECTOR_FLOOR = 0.9
 # ScoringSettings' default for threshold and urgent_threshold: "use what training chose".
 DEFAULT_THRESHOLD = 0.5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -58,6 +60,21 @@ def leak_floor(p: float, found: Sequence[Evidence], signals: LeakSignals) -> flo
     if signals.mobiles > 0 or any(e.kind in FLOOR_KINDS for e in found):
         return max(p, LEAK_FLOOR)
     return p
+
+
+def apply_floors(
+    p: dict[str, float], text: str, found: Sequence[Evidence], signals: LeakSignals
+) -> dict[str, float]:
+    """Category probabilities after the rules that set a floor under them."""
+    out = dict(p)
+    out["data_leak"] = leak_floor(out["data_leak"], found, signals)
+    if leaks.sensitive_person(text):
+        out["data_leak"] = max(out["data_leak"], DETECTOR_FLOOR)
+    if threats.threat(text) or threats.hate(text):
+        out["harassment"] = max(out["harassment"], DETECTOR_FLOOR)
+    if threats.allegation(text):
+        out["reputation"] = max(out["reputation"], DETECTOR_FLOOR)
+    return out
 
 
 class Scorer:
@@ -112,9 +129,10 @@ class Scorer:
             emb, clean, has_media, host, signals, self.heads.prototypes, self.heads.proto_owner
         )
         probs = np.stack([self.heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
-        di = CATEGORIES.index("data_leak")
         for n, ev in enumerate(found):
-            probs[n, di] = leak_floor(float(probs[n, di]), ev, signals[n])
+            row = dict(zip(CATEGORIES, (float(v) for v in probs[n]), strict=True))
+            floored = apply_floors(row, texts[n], ev, signals[n])
+            probs[n] = [floored[c] for c in CATEGORIES]
         return probs, self.heads.urgent.proba(x), found
 
     def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:

@@ -38,6 +38,8 @@ from monitor.scoring.pipeline import model_text, prepare_text
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED_TRAIN = DATA_DIR / "train.jsonl"
 BUNDLED_DEV = DATA_DIR / "mentions-dev.jsonl"  # the project's dev set, copied for reproducibility
+BUNDLED_DEV2 = DATA_DIR / "mentions-dev2.jsonl"  # the second dev set (two other annotators)
+WRITTEN_DIR = DATA_DIR / "written"  # individually written labelled mentions, one file per writer
 BUNDLED_TWEETEVAL = DATA_DIR / "tweeteval"  # train splits only (val is for reporting)
 HOSTILITY_C = 0.5  # out-of-fold macro-F1 on TweetEval offensive train: 0.5 > 1 > 2
 HOSTILITY_EMB_WEIGHT = 1.0
@@ -56,10 +58,16 @@ class Example:
     relevant: bool
     categories: tuple[str, ...]
     urgent: bool
+    source: str = ""
 
     @property
     def input(self) -> ScoringInput:
         return ScoringInput(self.title, self.text, self.has_media)
+
+
+def written_files() -> list[Path]:
+    """The individually written labelled files (one per writer), in a stable order."""
+    return sorted(WRITTEN_DIR.glob("*.jsonl")) if WRITTEN_DIR.is_dir() else []
 
 
 class DataError(ValueError):
@@ -88,6 +96,7 @@ def load_examples(path: Path) -> list[Example]:
                     relevant=bool(labels.get("relevant", True)),
                     categories=cats,
                     urgent=bool(labels.get("urgent", False)),
+                    source=str(r.get("source") or ""),
                 )
             )
         except (json.JSONDecodeError, AttributeError, TypeError) as exc:
@@ -208,8 +217,29 @@ def _threshold_for(p: np.ndarray, y: np.ndarray, beta: float) -> float:
     return best_t
 
 
+URGENT_RECALL = 0.95  # the urgent cut keeps at least this out-of-fold recall
+
+
+def recall_first_threshold(p: np.ndarray, y: np.ndarray, recall: float = URGENT_RECALL) -> float:
+    """The calibrated-probability cut with the best out-of-fold precision among those that keep
+    recall >= `recall` (the highest such cut on ties); the lowest grid cut if none does."""
+    grid = np.round(np.linspace(0.02, 0.9, 45), 3)
+    best_t, best_p = float(grid[0]), -1.0
+    pos = max(1.0, float(y.sum()))
+    for t in grid:
+        pred = p >= t
+        tp = float(np.sum(pred & (y == 1)))
+        if tp / pos < recall:
+            continue
+        prec = tp / max(1.0, float(pred.sum()))
+        if prec >= best_p - 1e-9:
+            best_t, best_p = float(t), prec
+    return best_t
+
+
 def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dict[str, float]]:
-    """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: F2."""
+    """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: recall
+    first (>= URGENT_RECALL out of fold) at the best precision that allows."""
     heads, report = {}, {}
     for i, c in enumerate(CATEGORIES):
         h, oof = fit_linear(data.x, data.y[:, i], POLICY_C)
@@ -217,7 +247,7 @@ def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dic
         heads[c] = LinearHead(h.w, h.b, h.a, h.c, t)
         report[c] = float(f1_score(data.y[:, i], oof >= t))
     h, oof = fit_linear(data.x, data.urgent, POLICY_C)
-    t = _threshold_for(oof, data.urgent, 2.0)
+    t = recall_first_threshold(oof, data.urgent)
     urgent = LinearHead(h.w, h.b, h.a, h.c, t)
     report["urgent"] = float(f1_score(data.urgent, oof >= t))
     return heads, urgent, report
@@ -229,10 +259,19 @@ def train_all(
     data_files: Sequence[Path],
     tweeteval: Path,
     progress: Progress,
+    keep_hostility: Heads | None = None,
 ) -> tuple[Heads, dict[str, object]]:
+    """Fit everything; with `keep_hostility`, reuse that artefact's hostility heads (trained on
+    TweetEval alone, so they do not depend on the labelled mentions) and refit the rest."""
     hostility: dict[str, HostilityHead] = {}
     report: dict[str, object] = {}
     for task in ("offensive", "hate"):
+        if keep_hostility is not None:
+            hostility[task] = keep_hostility.hostility[task]
+            report[f"hostility.{task}"] = keep_hostility.meta.get("report", {}).get(
+                f"hostility.{task}", {}
+            )
+            continue
         hostility[task], report[f"hostility.{task}"] = train_hostility(
             embedder, cache, tweeteval / task, progress
         )
