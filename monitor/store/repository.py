@@ -307,7 +307,8 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session for callers that own their own tables (alerts, web)."""
+        """A raw session, for the store's own modules and for tests that inspect tables; the
+        program's code outside monitor/store/ uses `transaction()` and the repository functions."""
         with self._sessions() as session, session.begin():
             yield session
 
@@ -470,12 +471,13 @@ class Store:
                 same = [a for a in stored if a is not None and author_key(a) == wanted]
                 conds.append(MentionRecord.author.in_(same))
             if text:
-                needle = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-                pattern = f"%{needle}%"
+                # lower() on both sides: LIKE ignores case on SQLite but not on PostgreSQL, and
+                # erasure must find the same mentions on both.
+                needle = text.lower()
                 conds.append(
                     or_(
-                        MentionRecord.text.like(pattern, escape="!"),
-                        MentionRecord.title.like(pattern, escape="!"),
+                        func.lower(MentionRecord.text).contains(needle, autoescape=True),
+                        func.lower(MentionRecord.title).contains(needle, autoescape=True),
                     )
                 )
             if not conds:
