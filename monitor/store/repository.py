@@ -28,7 +28,7 @@ from monitor.store.schema import (
     ServiceStateRecord,
     SourceRecord,
 )
-from sources.base import SourceState
+from monitor.values import SourceState
 
 
 @dataclass(frozen=True)
