@@ -22,9 +22,9 @@ from monitor.matching import Matcher, Watch
 from monitor.models import Assessment, CollectStats, Match, Mention, RawItem, ScoringInput
 from monitor.store import SourceRow, Store, Tx
 from monitor.store.repository import Candidate
-from sources.base import Collected, Collector, SourceSpec, SourceUnavailable, make_spec, registry
-from sources.feeds import FeedParseError
-from sources.http import FetchError, GuardedClient, backoff_seconds
+from sources.base import Collected, Collector, SourceSpec, make_spec, registry
+from sources.errors import SourceError, SourceUnavailable
+from sources.http import GuardedClient, backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -130,30 +130,27 @@ class Runner:
         row = self.store.source(src.key)
         try:
             collected = src.collector.collect(src.spec, row.state, self.client)
-        except SourceUnavailable as exc:
-            return self._unavailable(src, exc, started)
-        except (FetchError, FeedParseError) as exc:
-            return self._failed(src, row, exc, started)
+        except SourceError as exc:  # sources/errors.py: fetch, parse or unavailable
+            if isinstance(exc, SourceUnavailable):
+                return self._unavailable(src, exc, started)
+            return self._failed(src, row, str(exc) or type(exc).__name__, exc.retry_after, started)
         except Exception as exc:  # a collector bug must not stop the other sources
             log.exception("collector crashed", extra={"source": src.key})
-            return self._failed(
-                src,
-                row,
-                RuntimeError(
-                    f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"
-                ),
-                started,
-            )
+            reason = f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"
+            return self._failed(src, row, reason, None, started)
         return self._store(src, collected, started)
 
     # --- outcomes ---------------------------------------------------------------------------
 
     def _failed(
-        self, src: ConfiguredSource, row: SourceRow, exc: Exception, started: float
+        self,
+        src: ConfiguredSource,
+        row: SourceRow,
+        reason: str,
+        retry_after: float | None,
+        started: float,
     ) -> CollectStats:
         now = self.now()
-        reason = str(exc) or type(exc).__name__
-        retry_after = getattr(exc, "retry_after", None)
         wait = (
             retry_after
             if retry_after

@@ -22,6 +22,9 @@ from monitor.values import RawItem as RawItem
 from monitor.values import SourceState as SourceState
 from monitor.values import fit_external_id as fit_external_id
 from monitor.values import strip_controls as strip_controls
+from sources.errors import FeedParseError as FeedParseError
+from sources.errors import SourceError as SourceError
+from sources.errors import SourceUnavailable as SourceUnavailable
 
 if TYPE_CHECKING:
     from sources.http import GuardedClient
@@ -45,27 +48,6 @@ class Collected:
     state: SourceState
     not_modified: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-class FeedParseError(Exception):
-    """The body is not a feed or document we can read. The message is one line for an IT person.
-
-    (Defined here, not in sources/feeds.py, so that sources/bounded.py can raise it.)
-    """
-
-
-class SourceUnavailable(Exception):
-    """The source cannot be read until a person acts (credentials missing, access blocked).
-
-    The runner records it once with `advice` and waits long before trying again: it is not
-    an error loop.
-    """
-
-    def __init__(self, status: str, reason: str, advice: str = "") -> None:
-        self.status = status  # "needs_credentials" | "blocked" | "disabled"
-        self.reason = reason
-        self.advice = advice
-        super().__init__(reason)
 
 
 class NoOptions(BaseModel):
