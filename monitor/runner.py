@@ -202,7 +202,8 @@ class Runner:
         candidates = list(self._candidates(src, collected.items))
         # Read first: which candidates are already stored?
         with self.store.transaction() as tx:
-            fresh = [c for c in candidates if tx.find_duplicate(c) is None]
+            known = tx.find_duplicates(candidates)  # one query per batch, not one per item
+        fresh = [c for c, dup in zip(candidates, known, strict=True) if not dup]
         fresh = _unique(fresh)
         assessments: list[Assessment | None] = [None] * len(fresh)
         if self.scorer is not None and fresh:
@@ -219,8 +220,12 @@ class Runner:
             else None
         )
         with self.store.transaction() as tx:
-            for c, a in zip(fresh, assessments, strict=True):
-                if tx.find_duplicate(c) is not None:
+            # Again inside the writing transaction, in one query: another source's run may have
+            # stored one of these while we scored. Repeats within the batch went in _unique, and
+            # the database's unique keys catch a concurrent run of this source (add_mention).
+            stored_meanwhile = tx.find_duplicates(fresh)
+            for c, a, dup in zip(fresh, assessments, stored_meanwhile, strict=True):
+                if dup:
                     continue
                 cluster = tx.find_cluster(c.match.organisation, c.simhash, c.bands)
                 mention = tx.add_mention(c, cluster, now)

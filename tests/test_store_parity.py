@@ -162,3 +162,33 @@ def test_two_dispatchers_at_once_send_each_notice_once(tmp_path: Path, database_
         assert outbox.counts(store) == {outbox.SENT: queued}
     finally:
         store.close()
+
+
+def test_bulk_duplicate_lookup_agrees_with_the_single_one(
+    tmp_path: Path, database_url: str
+) -> None:
+    from monitor.models import Match, RawItem
+    from monitor.store.repository import Candidate
+
+    def cand(source: str, ext: str, fp: str, url: str | None, org: str = "ankermoor") -> Candidate:
+        item = RawItem(f"{org}/{source}", ext, url, "Ankermoor", "x", published_at=T0)
+        return Candidate(item, Match(org, "Ankermoor", "title", 0, 9), url, fp, 1, (1, 2, 3, 4))
+
+    store = Store.open(database_url)
+    try:
+        with store.transaction() as tx:
+            assert tx.add_mention(cand("news", "a", "fp-a", "https://x.example/a"), None, T0)
+        probes = [
+            cand("news", "a", "fp-new1", None),  # same source id
+            cand("blog", "b", "fp-a", None),  # same text
+            cand("blog", "c", "fp-new2", "https://x.example/a"),  # same page, other source
+            cand("news", "d", "fp-new3", "https://x.example/a"),  # same page, same source: new
+            cand("news", "e", "fp-new4", "https://x.example/e"),  # new
+            cand("news", "a", "fp-a", "https://x.example/a", org="other"),  # other academy
+        ]
+        with store.transaction() as tx:
+            single = [tx.find_duplicate(c) is not None for c in probes]
+            bulk = tx.find_duplicates(probes)
+        assert bulk == single == [True, True, True, False, False, False]
+    finally:
+        store.close()
