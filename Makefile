@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor sources alerts tests bench
 	$(VENV)/bin/ruff format --check monitor sources alerts tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format monitor sources alerts tests bench

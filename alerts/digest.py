@@ -15,8 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from alerts import outbox, reach, rules
 from alerts.notice import (
     CategoryGroup,
@@ -32,7 +30,7 @@ from monitor.health import SourceHealth
 from monitor.models import Assessment, Mention
 from monitor.scoring import taxonomy
 from monitor.store import Store
-from monitor.store.schema import NoticeRecord
+from monitor.store import notices as notice_rows
 
 MAX_CATCH_UP = timedelta(days=7)
 LISTED_PER_GROUP = 15
@@ -221,14 +219,8 @@ def build_digest(
 
 def _sent_dates(store: Store, academy_id: str) -> dict[str, set[str]]:
     """Digest date -> recipients already in the outbox (any status)."""
-    with store.session() as s:
-        q = select(NoticeRecord.scope, NoticeRecord.recipient).where(
-            NoticeRecord.kind == "digest", NoticeRecord.academy_id == academy_id
-        )
-        out: dict[str, set[str]] = {}
-        for scope, rcpt in s.execute(q):
-            out.setdefault(scope, set()).add(rcpt)
-        return out
+    with store.transaction() as tx:
+        return notice_rows.digest_recipients_by_date(tx, academy_id)
 
 
 def content_for(
@@ -247,8 +239,8 @@ def content_for(
         # The first digest covers only the time since the academy was added, not a day before.
         window = (added, window[1])
     rows = store.mentions(since=window[0], until=window[1], organisation=academy.id)
-    with store.session() as s:
-        dead = outbox.dead_letters(s, academy.id, settings.schedule.timezone)
+    with store.transaction() as tx:
+        dead = outbox.dead_letters(tx, academy.id, settings.schedule.timezone)
     alert_problems = reach.problem_lines(
         settings,
         reach.recipient_states(store, settings),
@@ -286,8 +278,8 @@ def enqueue_due_digests(
         if added is not None and slot_at(d, settings.schedule.digest_time, settings.tz) <= added:
             continue  # added after this slot: its first digest is the next one
         sent = _sent_dates(store, academy.id)
-        with store.session() as s:
-            opted = outbox.digest_muted(s)
+        with store.transaction() as tx:
+            opted = outbox.digest_muted(tx)
         wanted = [r for r in dict.fromkeys(x.lower() for x in academy.recipients) if r not in opted]
         missing = [r for r in wanted if r not in sent.get(d.isoformat(), set())]
         if not missing:
@@ -296,12 +288,12 @@ def enqueue_due_digests(
         content = content_for(
             store, settings, academy, d, health_provider, max(earlier, default=None)
         )
-        with store.session() as s:
+        with store.transaction() as tx:
             for rcpt in missing:
                 notice = Notice(
                     "digest", academy.id, academy.display_name, rcpt, d.isoformat(), None, content
                 )
-                queued += outbox.add_notice(s, notice, settings, now)
+                queued += outbox.add_notice(tx, notice, settings, now)
     return queued
 
 
@@ -317,14 +309,8 @@ def preview_digest(
     academy = settings.academy(academy_id)
     mode = academy.digest if academy.digest != "off" else "daily"
     d = d or next_digest_date(now, settings.schedule.digest_time, settings.tz, mode) or now.date()
-    with store.session() as s:
-        last = s.scalar(
-            select(func.max(NoticeRecord.scope)).where(
-                NoticeRecord.kind == "digest",
-                NoticeRecord.academy_id == academy.id,
-                NoticeRecord.scope < d.isoformat(),
-            )
-        )
+    with store.transaction() as tx:
+        last = notice_rows.last_digest_before(tx, academy.id, d.isoformat())
     content = content_for(
         store, settings, academy, d, health_provider, date.fromisoformat(last) if last else None
     )

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from alerts import rules
 from monitor.store import Store
-from monitor.store.schema import IncidentRecord
+from monitor.store import incidents as rows
 
 
 @dataclass(frozen=True)
@@ -32,25 +30,17 @@ def list_incidents(
     store: Store, base_url: str, *, academy: str | None = None, since: datetime | None = None
 ) -> list[IncidentRow]:
     """Incidents, newest first; only one academy's, or only those opened since `since`."""
-    with store.session() as s:
-        q = select(IncidentRecord).order_by(
-            IncidentRecord.opened_at.desc(), IncidentRecord.id.desc()
+    with store.transaction() as tx:
+        found = rows.list_incidents(tx, academy=academy, since=since)
+    return [
+        IncidentRow(
+            id=r.id,
+            academy_id=r.academy_id,
+            categories=r.categories,
+            opened_at=r.opened_at,
+            ico_deadline=r.ico_deadline,
+            mention_id=r.mention_id,
+            dashboard_url=(rules.dashboard_url(base_url, r.mention_id) if r.mention_id else None),
         )
-        if academy is not None:
-            q = q.where(IncidentRecord.academy_id == academy)
-        if since is not None:
-            q = q.where(IncidentRecord.opened_at >= since)
-        return [
-            IncidentRow(
-                id=r.id,
-                academy_id=r.academy_id,
-                categories=tuple(r.categories or ()),
-                opened_at=r.opened_at,
-                ico_deadline=r.ico_deadline,
-                mention_id=r.mention_id,
-                dashboard_url=(
-                    rules.dashboard_url(base_url, r.mention_id) if r.mention_id else None
-                ),
-            )
-            for r in s.scalars(q)
-        ]
+        for r in found
+    ]

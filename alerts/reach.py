@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
-
 from monitor.config import Settings
-from monitor.models import Severity
 from monitor.store import Store
-from monitor.store.schema import AssessmentRecord, MentionRecord, NoticeRecord, SubscriberRecord
+from monitor.store import notices as notice_rows
+from monitor.store import subscribers as subscriber_rows
 
 # How far back an urgent mention that reached nobody keeps health red: the ICO's 72 hours, the
 # time within which someone must still be able to act on it.
@@ -44,25 +42,22 @@ class Unreached:
 
 
 def recipient_states(store: Store, settings: Settings) -> list[RecipientState]:
-    with store.session() as s:
-        rows = {
-            r.email.lower(): r
-            for r in s.scalars(select(SubscriberRecord).where(SubscriberRecord.role == "recipient"))
-        }
-        out = []
-        for a in settings.academies:
-            for email in dict.fromkeys(e.lower() for e in a.recipients):
-                r = rows.get(email)
-                out.append(
-                    RecipientState(
-                        academy_id=a.id,
-                        email=email,
-                        urgent=r is None or a.id not in (r.urgent_muted or ()),
-                        digest=r is None or (r.digest_muted_at is None and r.status == "active"),
-                        digest_muted_at=r.digest_muted_at if r is not None else None,
-                    )
+    with store.transaction() as tx:
+        rows = {r.email.lower(): r for r in subscriber_rows.all_of_role(tx, "recipient")}
+    out = []
+    for a in settings.academies:
+        for email in dict.fromkeys(e.lower() for e in a.recipients):
+            r = rows.get(email)
+            out.append(
+                RecipientState(
+                    academy_id=a.id,
+                    email=email,
+                    urgent=r is None or a.id not in r.urgent_muted,
+                    digest=r is None or (r.digest_muted_at is None and r.status == "active"),
+                    digest_muted_at=r.digest_muted_at if r is not None else None,
                 )
-        return out
+            )
+    return out
 
 
 def without_urgent_recipient(
@@ -78,27 +73,10 @@ def unreached_urgent(
 ) -> list[Unreached]:
     """Per academy: urgent mentions first seen in [since, until) whose story has no urgent alert
     in the outbox (pending, sent or dead; cancelled does not count)."""
-    alerted = exists().where(
-        NoticeRecord.kind == "urgent",
-        NoticeRecord.academy_id == MentionRecord.organisation,
-        NoticeRecord.scope == MentionRecord.cluster_id,
-        NoticeRecord.status != "cancelled",
-    )
-    q = (
-        select(MentionRecord.organisation, MentionRecord.first_seen_at)
-        .join(AssessmentRecord, AssessmentRecord.mention_id == MentionRecord.id)
-        .where(
-            AssessmentRecord.severity == Severity.URGENT.value,
-            MentionRecord.first_seen_at >= since,
-            MentionRecord.organisation.in_([a.id for a in settings.academies]),
-            ~alerted,
-        )
-    )
-    if until is not None:
-        q = q.where(MentionRecord.first_seen_at < until)
     found: dict[str, list[datetime]] = {}
-    with store.session() as s:
-        for academy_id, seen in s.execute(q):
+    with store.transaction() as tx:
+        ids = [a.id for a in settings.academies]
+        for academy_id, seen in notice_rows.urgent_without_alert(tx, ids, since, until):
             found.setdefault(academy_id, []).append(seen)
     return [Unreached(a, len(t), max(t)) for a, t in sorted(found.items())]
 

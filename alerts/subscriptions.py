@@ -12,22 +12,21 @@ scanner or a stray click can never stop the alerts a school must not miss.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
-
 from alerts import outbox, rules, tokens
 from alerts.notice import ConfirmContent, Found, Notice
 from monitor.config import Settings
 from monitor.models import CATEGORIES
 from monitor.scoring import taxonomy
-from monitor.store import Store
-from monitor.store.schema import NoticeRecord, SubscriberRecord, TokenRecord
+from monitor.store import Store, Tx
+from monitor.store import notices as notice_rows
+from monitor.store import subscribers as rows
 
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
@@ -66,14 +65,14 @@ class AddResult:
     confirmation_queued: bool
 
 
-def _view(r: SubscriberRecord) -> SubscriberView:
+def _view(r: rows.SubscriberRow) -> SubscriberView:
     return SubscriberView(
         r.id,
         r.email,
         r.role,
         r.name,
-        tuple(r.academies),
-        tuple(r.categories),
+        r.academies,
+        r.categories,
         r.status,
         r.created_at,
         r.confirmed_at,
@@ -129,34 +128,21 @@ def add(
     unsubscribed: a confirmation email is queued and nothing else is sent until it is confirmed.
     Already active: the choices are updated."""
     email, chosen, cats = validate(settings, email, academies, categories)
-    with store.session() as s:
-        rec = s.scalars(
-            select(SubscriberRecord).where(
-                SubscriberRecord.email == email, SubscriberRecord.role == "provider"
-            )
-        ).first()
+    with store.transaction() as tx:
+        rec = rows.find(tx, email, "provider")
         if rec is None:
-            rec = SubscriberRecord(
-                email=email,
-                role="provider",
-                name=name,
-                academies=list(chosen),
-                categories=list(cats),
-                status="pending",
-                created_at=now,
-                confirmed_at=None,
-                unsubscribed_at=None,
+            rec = rows.add_provider(
+                tx, email, name=name, academies=chosen, categories=cats, status="pending", now=now
             )
-            s.add(rec)
-            s.flush()
         else:
-            rec.academies, rec.categories = list(chosen), list(cats)
-            rec.name = name or rec.name
+            rec = dataclasses.replace(rec, academies=chosen, categories=cats, name=name or rec.name)
+            if rec.status != "active":
+                rec = dataclasses.replace(rec, status="pending")
+            rows.save(tx, rec)
             if rec.status == "active":
                 return AddResult(rec.id, rec.status, False)
-            rec.status = "pending"
         ttl = timedelta(days=settings.mail.confirm_link_days)
-        raw = tokens.issue(s, rec.id, tokens.Purpose.CONFIRM, now, ttl)
+        raw = tokens.issue(tx, rec.id, tokens.Purpose.CONFIRM, now, ttl)
         first = settings.academy(chosen[0])
         notice = Notice(
             kind="confirm",
@@ -172,17 +158,17 @@ def add(
                 expires_at=now + ttl,
             ),
         )
-        queued = outbox.add_notice(s, notice, settings, now)
+        queued = outbox.add_notice(tx, notice, settings, now)
         return AddResult(rec.id, rec.status, queued)
 
 
 def confirm(store: Store, raw: str, now: datetime) -> Outcome:
     """Follow a confirm link: the pending subscription becomes active."""
-    with store.session() as s:
-        chk = tokens.check(s, raw, tokens.Purpose.CONFIRM, now)
+    with store.transaction() as tx:
+        chk = tokens.check(tx, raw, tokens.Purpose.CONFIRM, now)
         if chk.state is tokens.TokenState.INVALID or chk.subscriber_id is None:
             return Outcome.INVALID
-        rec = s.get(SubscriberRecord, chk.subscriber_id)
+        rec = rows.get(tx, chk.subscriber_id)
         if rec is None:
             return Outcome.INVALID
         if chk.state is tokens.TokenState.USED and rec.status == "active":
@@ -192,22 +178,22 @@ def confirm(store: Store, raw: str, now: datetime) -> Outcome:
         if rec.status == "unsubscribed":
             # An old confirm link must not undo a later unsubscribe.
             return Outcome.INVALID
-        tokens.mark_used(s, raw, now)
-        rec.status, rec.confirmed_at, rec.unsubscribed_at = "active", now, None
+        tokens.mark_used(tx, raw, now)
+        rows.save(
+            tx, dataclasses.replace(rec, status="active", confirmed_at=now, unsubscribed_at=None)
+        )
         return Outcome.DONE
 
 
 def confirm_by_admin(store: Store, email: str, now: datetime) -> bool:
     """Record a provider's confirmation given another way (in writing, by phone)."""
-    with store.session() as s:
-        rec = s.scalars(
-            select(SubscriberRecord).where(
-                SubscriberRecord.email == email.strip().lower(), SubscriberRecord.role == "provider"
-            )
-        ).first()
+    with store.transaction() as tx:
+        rec = rows.find(tx, email.strip().lower(), "provider")
         if rec is None:
             return False
-        rec.status, rec.confirmed_at, rec.unsubscribed_at = "active", now, None
+        rows.save(
+            tx, dataclasses.replace(rec, status="active", confirmed_at=now, unsubscribed_at=None)
+        )
         return True
 
 
@@ -219,41 +205,41 @@ def unsubscribe(store: Store, raw: str, now: datetime) -> Outcome:
 
     A provider is unsubscribed from everything. A configured recipient mutes the digest only
     (DIGEST_MUTED): urgent alerts keep coming until an administrator mutes them."""
-    with store.session() as s:
-        chk = tokens.check(s, raw, tokens.Purpose.UNSUBSCRIBE, now)
+    with store.transaction() as tx:
+        chk = tokens.check(tx, raw, tokens.Purpose.UNSUBSCRIBE, now)
         if chk.state is tokens.TokenState.INVALID or chk.subscriber_id is None:
             return Outcome.INVALID
         if chk.state is tokens.TokenState.EXPIRED:
             return Outcome.EXPIRED
-        rec = s.get(SubscriberRecord, chk.subscriber_id)
+        rec = rows.get(tx, chk.subscriber_id)
         if rec is None:
             return Outcome.INVALID
-        tokens.mark_used(s, raw, now)
+        tokens.mark_used(tx, raw, now)
         if rec.role == "recipient":
             if rec.digest_muted_at is not None:
                 return Outcome.DIGEST_ALREADY_MUTED
-            rec.digest_muted_at = now
-            _cancel_pending(s, rec.email, ("digest",))
+            rows.save(tx, dataclasses.replace(rec, digest_muted_at=now))
+            _cancel_pending(tx, rec.email, ("digest",))
             return Outcome.DIGEST_MUTED
         if rec.status == "unsubscribed":
             return Outcome.ALREADY
-        rec.status, rec.unsubscribed_at = "unsubscribed", now
-        _cancel_pending(s, rec.email, _KINDS_BY_ROLE.get(rec.role, ()))
+        rows.save(tx, dataclasses.replace(rec, status="unsubscribed", unsubscribed_at=now))
+        _cancel_pending(tx, rec.email, _KINDS_BY_ROLE.get(rec.role, ()))
         return Outcome.DONE
 
 
 def link_role(store: Store, raw: str, now: datetime) -> str | None:
     """Whose unsubscribe link this is ("provider" or "recipient"), for the page before the button."""
-    with store.session() as s:
-        chk = tokens.check(s, raw, tokens.Purpose.UNSUBSCRIBE, now)
-        rec = s.get(SubscriberRecord, chk.subscriber_id) if chk.subscriber_id else None
+    with store.transaction() as tx:
+        chk = tokens.check(tx, raw, tokens.Purpose.UNSUBSCRIBE, now)
+        rec = rows.get(tx, chk.subscriber_id) if chk.subscriber_id else None
         return rec.role if rec is not None else None
 
 
 # --- configured recipients: what an administrator may mute and enable ----------------------------
 
 
-def _recipient(session: Session, settings: Settings, email: str, now: datetime) -> SubscriberRecord:
+def _recipient(tx: Tx, settings: Settings, email: str, now: datetime) -> rows.SubscriberRow:
     email = email.strip().lower()
     academies = [a.id for a in settings.academies if email in (r.lower() for r in a.recipients)]
     if not academies:
@@ -261,9 +247,9 @@ def _recipient(session: Session, settings: Settings, email: str, now: datetime) 
             f"{email} is not a recipient in the settings (academies.recipients); "
             "providers are managed with `mention-monitor subscribers`"
         )
-    rec = outbox.recipient_row(session, email, academies[0], now)
+    rec = outbox.recipient_row(tx, email, academies[0], now)
     for a in academies[1:]:
-        outbox.recipient_row(session, email, a, now)
+        rec = outbox.recipient_row(tx, email, a, now)
     return rec
 
 
@@ -283,8 +269,8 @@ def mute(
 ) -> None:
     """An administrator mutes a configured recipient: the digest, and/or urgent alerts for the
     named academies (each must be one the address is a recipient of)."""
-    with store.session() as s:
-        rec = _recipient(s, settings, email, now)
+    with store.transaction() as tx:
+        rec = _recipient(tx, settings, email, now)
         mine = recipient_academies(settings, email)
         bad = [a for a in urgent_academies if a not in mine]
         if bad:
@@ -292,66 +278,55 @@ def mute(
                 f"{rec.email} is not a recipient of {', '.join(bad)}; it is of {', '.join(mine)}"
             )
         if digest and rec.digest_muted_at is None:
-            rec.digest_muted_at = now
-            _cancel_pending(s, rec.email, ("digest",))
+            rec = dataclasses.replace(rec, digest_muted_at=now)
+            rows.save(tx, rec)
+            _cancel_pending(tx, rec.email, ("digest",))
         if urgent_academies:
-            rec.urgent_muted = sorted(set(rec.urgent_muted or ()) | set(urgent_academies))
-            s.execute(
-                update(NoticeRecord)
-                .where(
-                    NoticeRecord.recipient == rec.email,
-                    NoticeRecord.status == outbox.PENDING,
-                    NoticeRecord.kind == "urgent",
-                    NoticeRecord.academy_id.in_(list(urgent_academies)),
-                )
-                .values(status=outbox.CANCELLED, last_error="muted by an administrator")
+            muted = tuple(sorted(set(rec.urgent_muted) | set(urgent_academies)))
+            rows.save(tx, dataclasses.replace(rec, urgent_muted=muted))
+            notice_rows.cancel_pending(
+                tx,
+                rec.email,
+                ("urgent",),
+                "muted by an administrator",
+                academies=urgent_academies,
             )
 
 
 def enable(store: Store, settings: Settings, email: str, now: datetime) -> None:
     """Undo every mute of a configured recipient: the digest and urgent alerts come again."""
-    with store.session() as s:
-        rec = _recipient(s, settings, email, now)
-        rec.status, rec.digest_muted_at, rec.urgent_muted = "active", None, []
-        rec.unsubscribed_at = None
-
-
-def _cancel_pending(session: Session, email: str, kinds: Sequence[str]) -> None:
-    session.execute(
-        update(NoticeRecord)
-        .where(
-            NoticeRecord.recipient == email,
-            NoticeRecord.status == outbox.PENDING,
-            NoticeRecord.kind.in_(list(kinds)),
+    with store.transaction() as tx:
+        rec = _recipient(tx, settings, email, now)
+        rows.save(
+            tx,
+            dataclasses.replace(
+                rec, status="active", digest_muted_at=None, urgent_muted=(), unsubscribed_at=None
+            ),
         )
-        .values(status=outbox.CANCELLED, last_error="recipient unsubscribed")
-    )
+
+
+def _cancel_pending(tx: Tx, email: str, kinds: Sequence[str]) -> None:
+    notice_rows.cancel_pending(tx, email, kinds, "recipient unsubscribed")
 
 
 def remove(store: Store, email: str) -> bool:
     """Forget a provider: the subscription, its links, and what is still waiting to be sent."""
     email = email.strip().lower()
-    with store.session() as s:
-        rec = s.scalars(
-            select(SubscriberRecord).where(
-                SubscriberRecord.email == email, SubscriberRecord.role == "provider"
-            )
-        ).first()
+    with store.transaction() as tx:
+        rec = rows.find(tx, email, "provider")
         if rec is None:
             return False
-        _cancel_pending(s, email, _KINDS_BY_ROLE["provider"])
-        s.execute(delete(TokenRecord).where(TokenRecord.subscriber_id == rec.id))
-        s.delete(rec)
+        _cancel_pending(tx, email, _KINDS_BY_ROLE["provider"])
+        rows.delete_subscriber(tx, rec.id)
         return True
 
 
 def list_all(store: Store) -> list[SubscriberView]:
-    with store.session() as s:
-        q = select(SubscriberRecord).order_by(SubscriberRecord.role, SubscriberRecord.email)
-        return [_view(r) for r in s.scalars(q)]
+    with store.transaction() as tx:
+        return [_view(r) for r in rows.list_all(tx)]
 
 
 def link_state(store: Store, raw: str, purpose: tokens.Purpose, now: datetime) -> tokens.TokenState:
     """What a link's token is worth, without using it (for the page shown before the button)."""
-    with store.session() as s:
-        return tokens.check(s, raw, purpose, now).state
+    with store.transaction() as tx:
+        return tokens.check(tx, raw, purpose, now).state

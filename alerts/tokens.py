@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
-
-from monitor.store.schema import TokenRecord
+from monitor.store import Tx
+from monitor.store import subscribers as rows
 
 # How long after expiry a token row is kept, so its link can say "expired" rather than "unknown".
 KEEP_EXPIRED = timedelta(days=30)
@@ -43,28 +41,25 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
 
 
-def issue(
-    session: Session, subscriber_id: int, purpose: Purpose, now: datetime, ttl: timedelta
-) -> str:
+def new_token(
+    subscriber_id: int, purpose: Purpose, now: datetime, ttl: timedelta
+) -> tuple[str, rows.TokenRow]:
+    """A fresh raw token (for the link) and the row that stores its hash."""
     raw = secrets.token_urlsafe(32)
-    session.add(
-        TokenRecord(
-            token_hash=token_hash(raw),
-            purpose=purpose.value,
-            subscriber_id=subscriber_id,
-            created_at=now,
-            expires_at=now + ttl,
-            used_at=None,
-        )
-    )
+    return raw, rows.TokenRow(token_hash(raw), purpose.value, subscriber_id, now, now + ttl, None)
+
+
+def issue(tx: Tx, subscriber_id: int, purpose: Purpose, now: datetime, ttl: timedelta) -> str:
+    raw, row = new_token(subscriber_id, purpose, now, ttl)
+    rows.add_token(tx, row.token_hash, row.purpose, subscriber_id, now, row.expires_at)
     return raw
 
 
-def check(session: Session, raw: str, purpose: Purpose, now: datetime) -> TokenCheck:
+def check(tx: Tx, raw: str, purpose: Purpose, now: datetime) -> TokenCheck:
     """What a presented token is worth for `purpose`; reading only."""
     if not raw or len(raw) > 200:
         return TokenCheck(TokenState.INVALID)
-    rec = session.get(TokenRecord, token_hash(raw))
+    rec = rows.get_token(tx, token_hash(raw))
     if rec is None or rec.purpose != purpose.value:
         return TokenCheck(TokenState.INVALID)
     if rec.expires_at <= now:
@@ -74,12 +69,9 @@ def check(session: Session, raw: str, purpose: Purpose, now: datetime) -> TokenC
     return TokenCheck(TokenState.VALID, rec.subscriber_id)
 
 
-def mark_used(session: Session, raw: str, now: datetime) -> None:
-    rec = session.get(TokenRecord, token_hash(raw))
-    if rec is not None and rec.used_at is None:
-        rec.used_at = now
+def mark_used(tx: Tx, raw: str, now: datetime) -> None:
+    rows.mark_token_used(tx, token_hash(raw), now)
 
 
-def purge_expired(session: Session, now: datetime) -> int:
-    result = session.execute(delete(TokenRecord).where(TokenRecord.expires_at < now - KEEP_EXPIRED))
-    return int(getattr(result, "rowcount", 0) or 0)
+def purge_expired(tx: Tx, now: datetime) -> int:
+    return rows.purge_tokens(tx, now - KEEP_EXPIRED)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from sources.base import RawItem
+from monitor.values import RawItem
 
 __all__ = [
     "TRACKING_PARAMS",

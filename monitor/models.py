@@ -11,9 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sources.base import RawItem
+from monitor.values import RawItem, SourceState
 
-__all__ = ["CATEGORIES", "RawItem", "Match", "Mention", "Severity", "Evidence", "Assessment"]
+__all__ = [
+    "CATEGORIES",
+    "RawItem",
+    "SourceState",
+    "Match",
+    "Mention",
+    "Severity",
+    "Evidence",
+    "Assessment",
+]
 
 # The policy taxonomy (../shared/DESIGN.md). Order matters: it is the display order.
 CATEGORIES: tuple[str, ...] = (

@@ -22,9 +22,9 @@ from monitor.matching import Matcher, Watch
 from monitor.models import Assessment, CollectStats, Match, Mention, RawItem, ScoringInput
 from monitor.store import SourceRow, Store, Tx
 from monitor.store.repository import Candidate
-from sources.base import Collected, Collector, SourceSpec, SourceUnavailable, make_spec, registry
-from sources.feeds import FeedParseError
-from sources.http import FetchError, GuardedClient, backoff_seconds
+from sources.base import Collected, Collector, SourceSpec, make_spec, registry
+from sources.errors import SourceError, SourceUnavailable
+from sources.http import GuardedClient, backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -130,30 +130,27 @@ class Runner:
         row = self.store.source(src.key)
         try:
             collected = src.collector.collect(src.spec, row.state, self.client)
-        except SourceUnavailable as exc:
-            return self._unavailable(src, exc, started)
-        except (FetchError, FeedParseError) as exc:
-            return self._failed(src, row, exc, started)
+        except SourceError as exc:  # sources/errors.py: fetch, parse or unavailable
+            if isinstance(exc, SourceUnavailable):
+                return self._unavailable(src, exc, started)
+            return self._failed(src, row, str(exc) or type(exc).__name__, exc.retry_after, started)
         except Exception as exc:  # a collector bug must not stop the other sources
             log.exception("collector crashed", extra={"source": src.key})
-            return self._failed(
-                src,
-                row,
-                RuntimeError(
-                    f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"
-                ),
-                started,
-            )
+            reason = f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"
+            return self._failed(src, row, reason, None, started)
         return self._store(src, collected, started)
 
     # --- outcomes ---------------------------------------------------------------------------
 
     def _failed(
-        self, src: ConfiguredSource, row: SourceRow, exc: Exception, started: float
+        self,
+        src: ConfiguredSource,
+        row: SourceRow,
+        reason: str,
+        retry_after: float | None,
+        started: float,
     ) -> CollectStats:
         now = self.now()
-        reason = str(exc) or type(exc).__name__
-        retry_after = getattr(exc, "retry_after", None)
         wait = (
             retry_after
             if retry_after
@@ -205,7 +202,8 @@ class Runner:
         candidates = list(self._candidates(src, collected.items))
         # Read first: which candidates are already stored?
         with self.store.transaction() as tx:
-            fresh = [c for c in candidates if tx.find_duplicate(c) is None]
+            known = tx.find_duplicates(candidates)  # one query per batch, not one per item
+        fresh = [c for c, dup in zip(candidates, known, strict=True) if not dup]
         fresh = _unique(fresh)
         assessments: list[Assessment | None] = [None] * len(fresh)
         if self.scorer is not None and fresh:
@@ -222,8 +220,12 @@ class Runner:
             else None
         )
         with self.store.transaction() as tx:
-            for c, a in zip(fresh, assessments, strict=True):
-                if tx.find_duplicate(c) is not None:
+            # Again inside the writing transaction, in one query: another source's run may have
+            # stored one of these while we scored. Repeats within the batch went in _unique, and
+            # the database's unique keys catch a concurrent run of this source (add_mention).
+            stored_meanwhile = tx.find_duplicates(fresh)
+            for c, a, dup in zip(fresh, assessments, stored_meanwhile, strict=True):
+                if dup:
                     continue
                 cluster = tx.find_cluster(c.match.organisation, c.simhash, c.bands)
                 mention = tx.add_mention(c, cluster, now)

@@ -35,7 +35,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import httpcore
 import httpx
@@ -49,6 +49,14 @@ from sources.addresses import (
     parse_allow_list,
     parse_target,
 )
+from sources.errors import ConnectFailed as ConnectFailed
+from sources.errors import FetchError as FetchError
+from sources.errors import FetchRefused as FetchRefused
+from sources.errors import FetchTimeout as FetchTimeout
+from sources.errors import HTTPStatusError as HTTPStatusError
+from sources.errors import ResponseTooLarge as ResponseTooLarge
+from sources.errors import RobotsUnreadable as RobotsUnreadable
+from sources.errors import TooManyRedirects as TooManyRedirects
 from sources.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 
 PRODUCT = "mention-monitor/0.1"
@@ -110,74 +118,7 @@ class NotModified:
     last_modified: str | None = None
 
 
-# --- the error family: httpx errors are mapped to these at this boundary -----------------------
-
-
-@dataclass
-class FetchError(Exception):
-    """A fetch failed. `reason` is one line an IT person understands; `kind` is a stable word
-    (refused, timeout, too_large, redirects, connect, status, error)."""
-
-    reason: str
-    url: str = ""
-    retry_after: float | None = None  # seconds the server asked us to wait, if it did
-    kind: str = field(default="error", init=False)
-    KIND: ClassVar[str] = "error"
-
-    def __post_init__(self) -> None:
-        self.kind = self.KIND
-
-    def __str__(self) -> str:
-        return self.reason
-
-
-@dataclass
-class FetchRefused(FetchError):
-    """We refused to fetch (scheme, address, robots.txt). The server was not contacted.
-
-    `rule` says which check refused: scheme, userinfo, syntax, ip-spelling, port, robots, or an
-    address category (loopback, private, link-local, shared, unspecified, multicast, reserved).
-    """
-
-    rule: str = ""
-    KIND: ClassVar[str] = "refused"
-
-
-class RobotsUnreadable(FetchError):
-    """robots.txt of a search/API site could not be read; nothing else was fetched. Transient."""
-
-    KIND: ClassVar[str] = "robots"
-
-
-class FetchTimeout(FetchError):
-    """The total deadline passed."""
-
-    KIND: ClassVar[str] = "timeout"
-
-
-class ResponseTooLarge(FetchError):
-    """The body (after decompression) passed the size cap."""
-
-    KIND: ClassVar[str] = "too_large"
-
-
-class TooManyRedirects(FetchError):
-    """Redirect limit reached, or a redirect loop."""
-
-    KIND: ClassVar[str] = "redirects"
-
-
-class ConnectFailed(FetchError):
-    """DNS, connection or TLS failure."""
-
-    KIND: ClassVar[str] = "connect"
-
-
-@dataclass
-class HTTPStatusError(FetchError):
-    status: int = 0
-    KIND: ClassVar[str] = "status"
-
+# --- the error family lives in sources/errors.py; httpx errors are mapped to it at this boundary
 
 # --- pure helpers --------------------------------------------------------------------------------
 

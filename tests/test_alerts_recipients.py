@@ -57,8 +57,8 @@ def _row(store: Store, email: str, role: str) -> SubscriberRecord:
 
 def _token(store: Store, email: str, role: str, purpose: tokens.Purpose) -> str:
     rec = _row(store, email, role)
-    with store.session() as s:
-        return tokens.issue(s, rec.id, purpose, NOW, timedelta(days=7))
+    with store.transaction() as tx:
+        return tokens.issue(tx, rec.id, purpose, NOW, timedelta(days=7))
 
 
 def _urgent(store: Store, settings: Settings, title: str, now: datetime = NOW) -> int:

@@ -28,7 +28,7 @@ from monitor.store.schema import (
     ServiceStateRecord,
     SourceRecord,
 )
-from sources.base import SourceState
+from monitor.values import SourceState
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,47 @@ class Tx:
             select(MentionRecord).where(MentionRecord.organisation == org, or_(*conds)).limit(1)
         ).first()
         return _mention(row) if row else None
+
+    def find_duplicates(self, cands: Sequence[Candidate]) -> list[bool]:
+        """For each candidate, whether a stored mention repeats it (as `find_duplicate` decides),
+        in one query per organisation rather than one per candidate."""
+        out = [False] * len(cands)
+        by_org: dict[str, list[int]] = {}
+        for i, c in enumerate(cands):
+            by_org.setdefault(c.match.organisation, []).append(i)
+        for org, idx in by_org.items():
+            group = [cands[i] for i in idx]
+            urls = [c.canonical_url for c in group if c.canonical_url]
+            conds: list[ColumnElement[bool]] = [
+                MentionRecord.external_id.in_({c.item.external_id for c in group}),
+                MentionRecord.fingerprint.in_({c.fingerprint for c in group}),
+            ]
+            if urls:
+                conds.append(MentionRecord.canonical_url.in_(set(urls)))
+            q = select(
+                MentionRecord.source_key,
+                MentionRecord.external_id,
+                MentionRecord.fingerprint,
+                MentionRecord.canonical_url,
+            ).where(MentionRecord.organisation == org, or_(*conds))
+            ids: set[tuple[str, str]] = set()
+            fps: set[str] = set()
+            url_sources: dict[str, set[str]] = {}
+            for source_key, external_id, fingerprint, canonical_url in self.session.execute(q):
+                ids.add((source_key, external_id))
+                fps.add(fingerprint)
+                if canonical_url:
+                    url_sources.setdefault(canonical_url, set()).add(source_key)
+            for i, c in zip(idx, group, strict=True):
+                out[i] = (
+                    (c.item.source_key, c.item.external_id) in ids
+                    or c.fingerprint in fps
+                    or bool(
+                        c.canonical_url
+                        and url_sources.get(c.canonical_url, set()) - {c.item.source_key}
+                    )
+                )
+        return out
 
     def find_cluster(
         self, organisation: str, simhash: int, bands: Sequence[int], near: int = SIMHASH_NEAR
@@ -307,7 +348,8 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session for callers that own their own tables (alerts, web)."""
+        """A raw session, for the store's own modules and for tests that inspect tables; the
+        program's code outside monitor/store/ uses `transaction()` and the repository functions."""
         with self._sessions() as session, session.begin():
             yield session
 
@@ -470,12 +512,13 @@ class Store:
                 same = [a for a in stored if a is not None and author_key(a) == wanted]
                 conds.append(MentionRecord.author.in_(same))
             if text:
-                needle = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-                pattern = f"%{needle}%"
+                # lower() on both sides: LIKE ignores case on SQLite but not on PostgreSQL, and
+                # erasure must find the same mentions on both.
+                needle = text.lower()
                 conds.append(
                     or_(
-                        MentionRecord.text.like(pattern, escape="!"),
-                        MentionRecord.title.like(pattern, escape="!"),
+                        func.lower(MentionRecord.text).contains(needle, autoescape=True),
+                        func.lower(MentionRecord.title).contains(needle, autoescape=True),
                     )
                 )
             if not conds:

@@ -22,7 +22,6 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import jinja2
-from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -34,10 +33,7 @@ from alerts.tokens import Purpose, TokenState
 from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.health import Health
-from monitor.models import Assessment, Mention
 from monitor.store import Store
-from monitor.store.repository import _mention, assessment_from_record
-from monitor.store.schema import AssessmentRecord, MentionRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Mention pages redact and render (CPU); at most this many at once, on threads of their own.
@@ -194,7 +190,7 @@ def create_app(
         )
 
     def _mention_page(mention_id: int) -> Response:
-        row = _one_mention(store, mention_id)
+        row = store.mention(mention_id)
         if row is None:
             return _message("Not found", "There is no such mention.", status=404)
         m, a = row
@@ -223,14 +219,3 @@ def create_app(
         Route("/mentions/{mention_id}", mention, methods=["GET"]),
     ]
     return Starlette(routes=routes)
-
-
-def _one_mention(store: Store, mention_id: int) -> tuple[Mention, Assessment | None] | None:
-    with store.session() as s:
-        m = s.get(MentionRecord, mention_id)
-        if m is None:
-            return None
-        a = s.scalars(
-            select(AssessmentRecord).where(AssessmentRecord.mention_id == mention_id)
-        ).first()
-        return _mention(m), (assessment_from_record(a) if a is not None else None)
