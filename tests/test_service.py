@@ -58,6 +58,9 @@ def test_missed_digest_is_sent_exactly_once_after_downtime(
         finally:
             svc.stop()
 
+    # First configured at noon on the 9th: the 9th's 07:00 digest was due before the academy
+    # existed, so the first digest is the 10th's.
+    assert run_once(at(9, 12, 0)) == 0
     assert run_once(at(10, 7, 1)) == 1  # the service was up at 07:00 on the 10th
     assert run_once(at(10, 7, 30)) == 1  # nothing more that day
     assert run_once(at(11, 10, 0)) == 2  # down over 07:00 for 3 h: exactly one, on restart
@@ -71,7 +74,8 @@ def test_digest_across_the_dst_change(feed_settings: Settings, tmp_path: Path) -
     # Clocks go back at 01:00 UTC on Sunday 25 Oct 2026: 07:00 in London is 06:00 UTC on the 24th
     # (BST) and 07:00 UTC on the 25th (GMT).
     expected = [
-        (datetime(2026, 10, 24, 5, 59, tzinfo=UTC), 1),  # the 23rd's digest (first start)
+        (datetime(2026, 10, 22, 12, 0, tzinfo=UTC), 0),  # first configured: nothing due yet
+        (datetime(2026, 10, 24, 5, 59, tzinfo=UTC), 1),  # the 23rd's digest (missed, sent now)
         (datetime(2026, 10, 24, 6, 0, tzinfo=UTC), 2),  # 07:00 BST: the 24th's
         (datetime(2026, 10, 25, 6, 59, tzinfo=UTC), 2),  # 06:59 GMT: not yet
         (datetime(2026, 10, 25, 7, 0, tzinfo=UTC), 3),  # 07:00 GMT: the 25th's
