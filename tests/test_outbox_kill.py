@@ -80,7 +80,9 @@ def test_sigkill_twenty_times_while_sending_loses_nothing(tmp_path: Path) -> Non
             )
         assert len(outbox.list_notices(store, "pending", limit=1000)) == NOTICES
 
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        # Keep any PYTHONPATH already set (make test-future moves the children's clock with it).
+        path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path}
         received = srv.handler.received
         kills = finished_runs = 0
 
