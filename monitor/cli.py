@@ -12,7 +12,20 @@ from monitor.commands import alerts, core, data, demo, scoring, service
 from monitor.commands.check_source import check_source
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Cli(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        from monitor.store.engine import SchemaNotCurrent
+
+        try:
+            return super().invoke(ctx)
+        except SchemaNotCurrent as exc:  # PostgreSQL behind: one line, not a traceback
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_path",

@@ -108,7 +108,7 @@ class QueueSettings(_Section):
     backend: Literal["apscheduler", "procrastinate"] = "apscheduler"
     # A source run's lease lasts this long; a holder that dies blocks its source no longer.
     # Longer than the slowest source run (requests, retries and scoring), plus a margin.
-    lease_seconds: int = Field(900, ge=30)
+    lease_seconds: int = Field(900, ge=5)
     # Procrastinate: threads per worker process that run jobs.
     worker_concurrency: int = Field(8, ge=1, le=256)
 

@@ -28,7 +28,14 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.health import SourceHealth, source_health
 from monitor.models import CollectStats
-from monitor.runner import NoticeSink, Runner, Scorer, UnknownSource, configured_sources
+from monitor.runner import (
+    NoticeSink,
+    Runner,
+    Scorer,
+    UnknownSource,
+    configured_sources,
+    register_sources,
+)
 from monitor.store import Store
 from monitor.store.leases import Holder
 
@@ -53,6 +60,7 @@ class JobContext:
     client_: GuardedClient | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _runs: itertools.count[int] = field(default_factory=itertools.count, repr=False)
+    _registered: bool = field(default=False, repr=False)
 
     @classmethod
     def open(
@@ -127,6 +135,18 @@ def due_source_keys(ctx: JobContext) -> list[str]:
     return [r.key for r in ctx.store.due_sources(now, keys) if r.key not in running]
 
 
+def source_tick(ctx: JobContext) -> list[str]:
+    """The due sources to queue now; also the executor's heartbeat (`status`, /healthz).
+
+    The first tick of a process gives newly configured sources their rows (due at once)."""
+    if not ctx._registered:
+        register_sources(ctx.store, configured_sources(ctx.settings), ctx.now())
+        ctx._registered = True
+    keys = due_source_keys(ctx)
+    ctx.store.set_state("last_tick_at", ctx.now().isoformat(), ctx.now())
+    return keys
+
+
 def poll_source(ctx: JobContext, source_key: str, *, force: bool = False) -> CollectStats | None:
     """Run one source end to end, if it is still due and nobody else is running it.
 
@@ -191,5 +211,6 @@ __all__ = [
     "poll_source",
     "purge_expired",
     "send_digests",
+    "source_tick",
     "source_health_for",
 ]

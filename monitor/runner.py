@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from monitor.clock import Clock, system_clock
 from monitor.config import AcademyConfig, Settings, SourceConfig, source_key, source_options
 from monitor.dedup import identify, simhash_bands
@@ -111,8 +113,15 @@ def _configured(settings: Settings, academy: AcademyConfig, src: SourceConfig) -
 
 
 def register_sources(store: Store, sources: Sequence[ConfiguredSource], now: datetime) -> None:
-    """Give every configured source its scheduling row (new ones are due at once)."""
-    store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in sources), now)
+    """Give every configured source its scheduling row (new ones are due at once).
+
+    Several processes may start at once (workers): one that loses the race to insert a new row
+    tries again and finds it there."""
+    rows = [(s.key, s.academy_id, s.spec.kind) for s in sources]
+    try:
+        store.sync_sources(rows, now)
+    except IntegrityError:
+        store.sync_sources(rows, now)
 
 
 @dataclass

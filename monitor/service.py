@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor import jobs
@@ -76,6 +76,16 @@ def build_runner(
             st.close()
 
     return runner, close
+
+
+# Source ticks run every 30 s (APScheduler) or 10 s (workers): an older heartbeat means none runs.
+HEARTBEAT_STALE = timedelta(seconds=120)
+
+
+def workers_alive(store: Store, now: datetime) -> bool:
+    """Whether some executor ticked recently (the heartbeat `source_tick` writes)."""
+    last = store.get_state("last_tick_at")
+    return bool(last) and now - datetime.fromisoformat(last) < HEARTBEAT_STALE  # type: ignore[arg-type]
 
 
 def collect_health(
@@ -213,6 +223,8 @@ class Service:
 
     def health(self) -> Health:
         alive = bool(self._scheduler is not None and self._scheduler.running)
+        if self.app.settings().queue.backend == "procrastinate":
+            alive = workers_alive(self.store, self.clock())
         return collect_health(
             self.app.settings(),
             self.store,
@@ -233,6 +245,12 @@ class Service:
         # now, rather than waiting for them to expire.
         h = self.jobs.holder
         self.store.leases.release_dead(h.host, psutil.pid_exists, h)
+        if settings.queue.backend == "procrastinate":
+            # `worker` processes run the jobs; this process serves the web app and /healthz.
+            if self.serve_web:
+                self._start_web()
+            log.info("service started (web only: jobs run in `mention-monitor worker`)")
+            return
         jobs = Jobs(self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health)
         self._scheduler = make_scheduler(
             jobs,
