@@ -152,8 +152,8 @@ def make_app(
     @app.periodic(cron="* * * * *", periodic_id="sweep_stalled")
     @app.task(name="sweep_stalled", queue="ticks", queueing_lock="sweep_stalled")
     async def sweep_stalled(timestamp: int) -> None:
-        stalled = await app.job_manager.get_stalled_jobs(
-            seconds_since_heartbeat=STALLED_AFTER_SECONDS
+        stalled = list(
+            await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
         )
         for job in stalled:
             await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)

@@ -1,0 +1,378 @@
+"""Benchmark of the Procrastinate executor: W `mention-monitor worker` processes on one PostgreSQL.
+
+Starts a throwaway PostgreSQL (tests/postgres.py), an SMTP catcher (aiosmtpd) and one local
+upstream on loopback serving every feed of N academies x S sources. Every source starts due and
+with a stored ETag, as in steady state: most feeds answer 304 Not Modified, 5 % answer new items
+(one of them a personal phone number, an urgent alert), 1 % are slow (3 s) or fail (HTTP 500).
+The workers run for a fixed time (optionally killed with SIGKILL every few seconds and replaced),
+then one worker drains the outbox. Prints one JSON object; asserts nothing.
+
+    .venv/bin/python bench/scale.py --academies 300 --sources-per-academy 10 --workers 2 --json
+        [--seconds 40] [--kill-every 5] [--concurrency 8]
+
+Figures:
+- jobs_per_s: poll_source jobs finished per second of the run (after the first one finished:
+  model loading is start-up, not throughput); jobs_per_s_wall over the whole run.
+- p95_staleness_s: per source, from when it became due to when a run of it finished (or the end
+  of the run if none did), 95th percentile.
+- duplicate_runs: requests for a feed that started while another for it was in flight.
+- lost_alerts: urgent items served to a source that then finished a run, with no urgent email
+  received for them after the drain; duplicate_alerts: urgent stories emailed to one recipient
+  under two different Message-IDs (a resend after a crash keeps its Message-ID and is counted
+  as resent_same_message_id instead).
+- db_connections_max: most PostgreSQL connections seen at once (sampled every 0.25 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+
+from tests.postgres import postgres_server  # noqa: E402
+
+LEAK = "Someone posted Mrs Patel's personal mobile for parents at {school}: 07700 9{n:05d}. Ring her at home."
+GOOD = "Pupils from {school} raised £{n} for the food bank with a sponsored walk on Saturday."
+
+
+class Upstream:
+    """Every feed on one loopback server; records requests in flight per feed."""
+
+    def __init__(self, academies: int, per: int, rng: random.Random) -> None:
+        self.kind: dict[str, str] = {}
+        self.leaks: dict[str, str] = {}  # feed path -> urgent item guid
+        for a in range(academies):
+            for s in range(per):
+                path = f"/a{a}/s{s}.rss"
+                r = rng.random()
+                self.kind[path] = (
+                    "slow" if r < 0.005 else "fail" if r < 0.01 else "new" if r < 0.06 else "quiet"
+                )
+        self.lock = threading.Lock()
+        self.inflight: Counter[str] = Counter()
+        self.overlaps = 0
+        self.requests = 0
+        self.served_new: set[str] = set()
+        up = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                path = self.path
+                with up.lock:
+                    up.requests += 1
+                    if up.inflight[path]:
+                        up.overlaps += 1
+                    up.inflight[path] += 1
+                try:
+                    up.answer(self, path)
+                finally:
+                    with up.lock:
+                        up.inflight[path] -= 1
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, h: BaseHTTPRequestHandler, path: str) -> None:
+        kind = self.kind.get(path.split("?")[0], "missing")
+        if kind == "slow":
+            time.sleep(3)
+        if kind in ("fail", "missing"):
+            self._send(h, 500, b"error")
+            return
+        if kind != "new" and h.headers.get("If-None-Match") == '"v1"':
+            self._send(h, 304, b"")
+            return
+        a = int(path.split("/")[1][1:])
+        school = f"Benchmark School {a} Academy"
+        n = abs(hash(path)) % 100000
+        items = [
+            f"<item><title>{school} news {n}</title><guid>{path}#good</guid>"
+            f"<description>{GOOD.format(school=school, n=n)}</description></item>"
+        ]
+        if kind == "new":
+            guid = f"{path}#leak"
+            self.leaks[path] = guid
+            with self.lock:
+                self.served_new.add(path)
+            items.append(
+                f"<item><title>{school} parents</title><guid>{guid}</guid>"
+                f"<description>{LEAK.format(school=school, n=n)}</description></item>"
+            )
+        body = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>'
+            + "".join(items)
+            + "</channel></rss>"
+        ).encode()
+        self._send(h, 200, body, {"ETag": '"v2"', "Content-Type": "application/rss+xml"})
+
+    @staticmethod
+    def _send(
+        h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        h.send_response(status)
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if body:
+            h.wfile.write(body)
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str, str]] = []  # rcpts, Message-ID, subject
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        msg = email.message_from_bytes(envelope.content)
+        with self.lock:
+            self.messages.append(
+                (list(envelope.rcpt_tos), str(msg["Message-ID"]), str(msg["Subject"]))
+            )
+        return "250 OK"
+
+
+def write_config(tmp: Path, url: str, base: str, academies: int, per: int, smtp: int) -> Path:
+    lines = [
+        f'database_url = "{url}"',
+        'log_level = "WARNING"',
+        "[queue]",
+        'backend = "procrastinate"',
+        "lease_seconds = 30",
+        "[network]",
+        'allow_private = ["127.0.0.1"]',
+        "per_host_interval_seconds = 0",
+        "timeout_seconds = 10",
+        "[mail]",
+        'from_address = "monitor@bench.example.org"',
+        'smtp_host = "127.0.0.1"',
+        f"smtp_port = {smtp}",
+        'smtp_security = "none"',
+        f'outbox_dir = "{tmp}/outbox"',
+    ]
+    for a in range(academies):
+        lines += [
+            "[[academies]]",
+            f'id = "a{a}"',
+            f'display_name = "Benchmark School {a} Academy"',
+            f'names = ["Benchmark School {a} Academy"]',
+            f'recipients = ["head{a}@bench.example.org"]',
+            'digest = "off"',
+        ]
+        for s in range(per):
+            lines += [
+                "[[academies.sources]]",
+                'kind = "feed"',
+                f'name = "s{s}"',
+                f'url = "{base}/a{a}/s{s}.rss"',
+            ]
+    path = tmp / "monitor.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cli(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(cfg), *args],
+        cwd=cfg.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--academies", type=int, default=100)
+    ap.add_argument("--sources-per-academy", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=40)
+    ap.add_argument("--kill-every", type=float, default=0, help="SIGKILL a worker this often")
+    ap.add_argument("--drain-seconds", type=float, default=20)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+
+    up = Upstream(args.academies, args.sources_per_academy, rng)
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = int(probe.getsockname()[1])
+    smtp = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    with tempfile.TemporaryDirectory() as d, postgres_server() as url:
+        tmp = Path(d)
+        cfg = write_config(tmp, url, up.base, args.academies, args.sources_per_academy, smtp_port)
+        subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(cfg), "migrate"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        libpq = url.replace("postgresql+psycopg", "postgresql")
+        conn = psycopg.connect(libpq, autocommit=True)
+        # Register every source and give it a stored ETag: steady state, all due now.
+        from monitor.config import load_settings
+        from monitor.runner import configured_sources, register_sources
+        from monitor.store import Store
+
+        settings = load_settings(cfg)
+        store = Store.open(settings.database_url)
+        t0_db = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        register_sources(store, configured_sources(settings), t0_db)
+        store.close()
+        conn.execute("update sources set etag = '\"v1\"', next_check_at = now()")
+
+        conns_max = 0
+        stop_sampling = threading.Event()
+
+        def sample() -> None:
+            nonlocal conns_max
+            c = psycopg.connect(libpq, autocommit=True)
+            while not stop_sampling.is_set():
+                n = c.execute(
+                    "select count(*) from pg_stat_activity where backend_type = 'client backend'"
+                ).fetchone()[0]  # type: ignore[index]
+                conns_max = max(conns_max, int(n))
+                time.sleep(0.25)
+            c.close()
+
+        threading.Thread(target=sample, daemon=True).start()
+        started = time.monotonic()
+        workers = [
+            cli(cfg, "worker", "--concurrency", str(args.concurrency)) for _ in range(args.workers)
+        ]
+        kills = 0
+        next_kill = started + args.kill_every if args.kill_every else float("inf")
+        while time.monotonic() - started < args.seconds:
+            time.sleep(0.2)
+            if time.monotonic() >= next_kill:
+                i = rng.randrange(len(workers))
+                workers[i].send_signal(signal.SIGKILL)
+                workers[i].wait()
+                workers[i] = cli(cfg, "worker", "--concurrency", str(args.concurrency))
+                kills += 1
+                next_kill += args.kill_every
+        run_seconds = time.monotonic() - started
+        end_db = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        finished = conn.execute(
+            "select count(*) from procrastinate_jobs where task_name = 'poll_source' "
+            "and status in ('succeeded', 'failed')"
+        ).fetchone()[0]  # type: ignore[index]
+        first_end = conn.execute(
+            "select min(e.at) from procrastinate_events e join procrastinate_jobs j "
+            "on j.id = e.job_id where j.task_name = 'poll_source' and e.type in ('succeeded', 'failed')"
+        ).fetchone()[0]  # type: ignore[index]
+        warm = (end_db - first_end).total_seconds() if first_end else run_seconds
+        staleness = [
+            float(r[0])
+            for r in conn.execute(
+                "select extract(epoch from coalesce(last_checked_at, %s) - %s) from sources",
+                (end_db, t0_db),
+            )
+        ]
+        # Let one worker finish sending what is queued (killed runs are retried by ticks later,
+        # which a 40 s window may not reach: only items of sources that finished a run count).
+        for w in workers[1:]:
+            w.send_signal(signal.SIGTERM)
+        drain_end = time.monotonic() + args.drain_seconds
+        while time.monotonic() < drain_end:
+            pending = conn.execute(
+                "select count(*) from notices where kind = 'urgent' and status = 'pending'"
+            ).fetchone()[0]  # type: ignore[index]
+            if not pending:
+                break
+            time.sleep(0.5)
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(20)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        stop_sampling.set()
+
+        done_paths = {
+            f"/{k.split('/')[0]}/{k.split('/')[1]}.rss"
+            for (k,) in conn.execute(
+                "select key from sources where last_success_at is not null and status = 'ok'"
+            )
+        }
+        urgent_ids = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "select n.message_id, m.external_id from notices n join mentions m "
+                "on m.id = n.mention_id where n.kind = 'urgent'"
+            )
+        }
+        got_by_item: dict[str, set[str]] = defaultdict(set)
+        per_id: Counter[str] = Counter()
+        for _rcpts, mid, _subject in box.messages:
+            per_id[mid] += 1
+            if mid in urgent_ids:
+                got_by_item[urgent_ids[mid]].add(mid)
+        expected = {up.leaks[p] for p in done_paths if p in up.leaks}
+        lost = sorted(g for g in expected if not got_by_item.get(g))
+        duplicate_alerts = sum(1 for ids in got_by_item.values() if len(ids) > 1)
+        resent = sum(n - 1 for n in per_id.values() if n > 1)
+        conn.close()
+    smtp.stop()
+    staleness.sort()
+    p95 = staleness[int(0.95 * (len(staleness) - 1))] if staleness else 0.0
+    out = {
+        "academies": args.academies,
+        "sources": args.academies * args.sources_per_academy,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "seconds": round(run_seconds, 1),
+        "kills": kills,
+        "poll_jobs_finished": finished,
+        "jobs_per_s": round(finished / warm, 1) if warm > 0 else 0.0,
+        "jobs_per_s_wall": round(finished / run_seconds, 1),
+        "p95_staleness_s": round(p95, 1),
+        "sources_not_run": sum(1 for s in staleness if s >= (end_db - t0_db).total_seconds()),
+        "duplicate_runs": up.overlaps,
+        "upstream_requests": up.requests,
+        "urgent_expected": len(expected),
+        "lost_alerts": len(lost),
+        "duplicate_alerts": duplicate_alerts,
+        "resent_same_message_id": resent,
+        "db_connections_max": conns_max,
+    }
+    print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+
+
+if __name__ == "__main__":
+    main()
