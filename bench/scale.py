@@ -11,13 +11,13 @@ then one worker drains the outbox. Prints one JSON object; asserts nothing.
         [--seconds 40] [--kill-every 5] [--concurrency 8]
 
 Figures:
-- jobs_per_s: poll_source jobs finished per second of the run (after the first one finished:
-  model loading is start-up, not throughput); jobs_per_s_wall over the whole run.
+- jobs_per_s: poll_source jobs finished per second of the run. Sources become due only once
+  every worker has started (loaded the model): start-up is not throughput.
 - p95_staleness_s: per source, from when it became due to when a run of it finished (or the end
   of the run if none did), 95th percentile.
 - duplicate_runs: requests for a feed that started while another for it was in flight.
-- lost_alerts: urgent items served to a source that then finished a run, with no urgent email
-  received for them after the drain; duplicate_alerts: urgent stories emailed to one recipient
+- lost_alerts: academies one of whose leaking feeds finished a run whose head received no urgent
+  email after the drain; duplicate_alerts: urgent stories (clusters) emailed to one recipient
   under two different Message-IDs (a resend after a crash keeps its Message-ID and is counted
   as resent_same_message_id instead).
 - db_connections_max: most PostgreSQL connections seen at once (sampled every 0.25 s).
@@ -52,6 +52,39 @@ from tests.postgres import postgres_server  # noqa: E402
 
 LEAK = "Someone posted Mrs Patel's personal mobile for parents at {school}: 07700 9{n:05d}. Ring her at home."
 GOOD = "Pupils from {school} raised £{n} for the food bank with a sponsored walk on Saturday."
+
+
+SYLLABLES = [
+    "bar",
+    "cel",
+    "dor",
+    "fen",
+    "gil",
+    "hal",
+    "jor",
+    "kes",
+    "lum",
+    "mor",
+    "nib",
+    "pax",
+    "quen",
+    "ros",
+    "sil",
+    "tor",
+    "vel",
+    "wyn",
+    "yar",
+    "zed",
+]
+
+
+def school(a: int) -> str:
+    """A name per academy that no other academy's name resembles (the matcher is fuzzy): two
+    numbers that differ in one base-20 digit differ in both check syllables too."""
+    d0, d1, d2 = a % 20, (a // 20) % 20, (a // 400) % 20
+    c1, c2 = (d0 + 3 * d1 + 7 * d2) % 20, (3 * d0 + d1 + 11 * d2 + 5) % 20
+    s = SYLLABLES
+    return f"{(s[d0] + s[c1]).capitalize()} {(s[d1] + s[d2] + s[c2]).capitalize()} Primary Academy"
 
 
 class Upstream:
@@ -112,11 +145,10 @@ class Upstream:
             self._send(h, 304, b"")
             return
         a = int(path.split("/")[1][1:])
-        school = f"Benchmark School {a} Academy"
         n = abs(hash(path)) % 100000
         items = [
-            f"<item><title>{school} news {n}</title><guid>{path}#good</guid>"
-            f"<description>{GOOD.format(school=school, n=n)}</description></item>"
+            f"<item><title>{school(a)} news {n}</title><guid>{path}#good</guid>"
+            f"<description>{GOOD.format(school=school(a), n=n)}</description></item>"
         ]
         if kind == "new":
             guid = f"{path}#leak"
@@ -124,8 +156,8 @@ class Upstream:
             with self.lock:
                 self.served_new.add(path)
             items.append(
-                f"<item><title>{school} parents</title><guid>{guid}</guid>"
-                f"<description>{LEAK.format(school=school, n=n)}</description></item>"
+                f"<item><title>{school(a)} parents</title><guid>{guid}</guid>"
+                f"<description>{LEAK.format(school=school(a), n=n)}</description></item>"
             )
         body = (
             '<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>'
@@ -183,8 +215,8 @@ def write_config(tmp: Path, url: str, base: str, academies: int, per: int, smtp:
         lines += [
             "[[academies]]",
             f'id = "a{a}"',
-            f'display_name = "Benchmark School {a} Academy"',
-            f'names = ["Benchmark School {a} Academy"]',
+            f'display_name = "{school(a)}"',
+            f'names = ["{school(a)}"]',
             f'recipients = ["head{a}@bench.example.org"]',
             'digest = "off"',
         ]
@@ -252,7 +284,8 @@ def main() -> None:
         t0_db = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
         register_sources(store, configured_sources(settings), t0_db)
         store.close()
-        conn.execute("update sources set etag = '\"v1\"', next_check_at = now()")
+        # Not due until every worker has started (loaded the model): start-up is not throughput.
+        conn.execute("update sources set etag = '\"v1\"', next_check_at = now() + interval '1 day'")
 
         conns_max = 0
         stop_sampling = threading.Event()
@@ -269,10 +302,15 @@ def main() -> None:
             c.close()
 
         threading.Thread(target=sample, daemon=True).start()
-        started = time.monotonic()
         workers = [
             cli(cfg, "worker", "--concurrency", str(args.concurrency)) for _ in range(args.workers)
         ]
+        ready = "select count(*) from procrastinate_workers"
+        while conn.execute(ready).fetchone()[0] < len(workers):  # type: ignore[index]
+            time.sleep(0.2)
+        started = time.monotonic()
+        due = "update sources set next_check_at = now() returning now()"
+        t0_db = conn.execute(due).fetchone()[0]  # type: ignore[index]
         kills = 0
         next_kill = started + args.kill_every if args.kill_every else float("inf")
         while time.monotonic() - started < args.seconds:
@@ -290,11 +328,6 @@ def main() -> None:
             "select count(*) from procrastinate_jobs where task_name = 'poll_source' "
             "and status in ('succeeded', 'failed')"
         ).fetchone()[0]  # type: ignore[index]
-        first_end = conn.execute(
-            "select min(e.at) from procrastinate_events e join procrastinate_jobs j "
-            "on j.id = e.job_id where j.task_name = 'poll_source' and e.type in ('succeeded', 'failed')"
-        ).fetchone()[0]  # type: ignore[index]
-        warm = (end_db - first_end).total_seconds() if first_end else run_seconds
         staleness = [
             float(r[0])
             for r in conn.execute(
@@ -330,22 +363,28 @@ def main() -> None:
                 "select key from sources where last_success_at is not null and status = 'ok'"
             )
         }
-        urgent_ids = {
-            r[0]: r[1]
+        # Near-copies of one story are one cluster and one alert per recipient, by design.
+        urgent = {
+            r[0]: (r[1], r[2])
             for r in conn.execute(
-                "select n.message_id, m.external_id from notices n join mentions m "
-                "on m.id = n.mention_id where n.kind = 'urgent'"
+                "select n.message_id, n.recipient, m.cluster_id from notices n "
+                "join mentions m on m.id = n.mention_id where n.kind = 'urgent'"
             )
         }
-        got_by_item: dict[str, set[str]] = defaultdict(set)
+        story_ids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        reached: set[str] = set()
         per_id: Counter[str] = Counter()
-        for _rcpts, mid, _subject in box.messages:
+        for rcpts, mid, _subject in box.messages:
             per_id[mid] += 1
-            if mid in urgent_ids:
-                got_by_item[urgent_ids[mid]].add(mid)
-        expected = {up.leaks[p] for p in done_paths if p in up.leaks}
-        lost = sorted(g for g in expected if not got_by_item.get(g))
-        duplicate_alerts = sum(1 for ids in got_by_item.values() if len(ids) > 1)
+            if mid in urgent:
+                story_ids[urgent[mid]].add(mid)
+                reached.update(r.lower() for r in rcpts)
+        # An academy one of whose leaking feeds finished a run must have alerted its head.
+        expected = {
+            f"head{p.split('/')[1][1:]}@bench.example.org" for p in done_paths if p in up.leaks
+        }
+        lost = sorted(expected - reached)
+        duplicate_alerts = sum(1 for ids in story_ids.values() if len(ids) > 1)
         resent = sum(n - 1 for n in per_id.values() if n > 1)
         conn.close()
     smtp.stop()
@@ -359,8 +398,7 @@ def main() -> None:
         "seconds": round(run_seconds, 1),
         "kills": kills,
         "poll_jobs_finished": finished,
-        "jobs_per_s": round(finished / warm, 1) if warm > 0 else 0.0,
-        "jobs_per_s_wall": round(finished / run_seconds, 1),
+        "jobs_per_s": round(finished / run_seconds, 1),
         "p95_staleness_s": round(p95, 1),
         "sources_not_run": sum(1 for s in staleness if s >= (end_db - t0_db).total_seconds()),
         "duplicate_runs": up.overlaps,

@@ -172,6 +172,7 @@ def run_worker(settings: Settings, *, score: bool = True, concurrency: int | Non
     """`mention-monitor worker`: run jobs until SIGTERM/SIGINT (finishing the ones in flight)."""
     app, proc = make_app(settings, score=score)
     n = concurrency or settings.queue.worker_concurrency
+    proc.ctx().runner()  # load the model before taking jobs, not inside the first one
     log.info("worker started", extra={"concurrency": n})
     try:
         with app.open():
