@@ -335,6 +335,12 @@ def main() -> None:
                 (end_db, t0_db),
             )
         ]
+        done_paths = {
+            f"/{k.split('/')[0]}/{k.split('/')[1]}.rss"
+            for (k,) in conn.execute(
+                "select key from sources where last_success_at is not null and status = 'ok'"
+            )
+        }
         # Let one worker finish sending what is queued (killed runs are retried by ticks later,
         # which a 40 s window may not reach: only items of sources that finished a run count).
         for w in workers[1:]:
@@ -357,12 +363,6 @@ def main() -> None:
                 w.kill()
         stop_sampling.set()
 
-        done_paths = {
-            f"/{k.split('/')[0]}/{k.split('/')[1]}.rss"
-            for (k,) in conn.execute(
-                "select key from sources where last_success_at is not null and status = 'ok'"
-            )
-        }
         # Near-copies of one story are one cluster and one alert per recipient, by design.
         urgent = {
             r[0]: (r[1], r[2])

@@ -17,6 +17,8 @@ Tasks (each a thin async wrapper that runs the plain job in a thread):
   marked failed; every job here is periodic or re-queued by a tick, so none needs a retry.
   `clean_jobs` (hourly) deletes finished jobs older than a day.
 Every worker schedules the periodic tasks; Procrastinate de-duplicates them in the database.
+Dispatch runs before everything else and the ticks before polls (priorities), so a backlog of
+polls never delays an urgent alert.
 
 Exactly-once alerts do not depend on the job queue. The outbox row is the durable record: the
 runner writes a mention and its notices in one transaction (alerts/outbox.py). The dispatch job
@@ -51,7 +53,10 @@ log = logging.getLogger(__name__)
 
 TICK_CRON = "* * * * * */10"  # every 10 seconds (the 6th column is seconds)
 DISPATCH_CRON = "* * * * * */10"
-STALLED_AFTER_SECONDS = 30.0  # a worker without a heartbeat for this long is gone
+STALLED_AFTER_SECONDS = 30.0
+# Workers take the highest priority first: an urgent alert never waits behind a backlog of
+# polls, and the ticks that keep the schedule (and the heartbeat) come next.
+URGENT, TICK = 20, 10  # a worker without a heartbeat for this long is gone
 
 
 def conninfo(database_url: str) -> str:
@@ -111,7 +116,9 @@ def make_app(
     async def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    @app.task(name="dispatch_outbox", queue="alerts", queueing_lock="dispatch_outbox")
+    @app.task(
+        name="dispatch_outbox", queue="alerts", queueing_lock="dispatch_outbox", priority=URGENT
+    )
     async def dispatch_outbox(timestamp: int | None = None) -> None:
         await in_thread(jobs.dispatch_outbox, proc.ctx())
 
@@ -124,7 +131,7 @@ def make_app(
                 await dispatch_outbox.defer_async()
 
     @app.periodic(cron=TICK_CRON, periodic_id="source_tick")
-    @app.task(name="source_tick", queue="ticks", queueing_lock="source_tick")
+    @app.task(name="source_tick", queue="ticks", queueing_lock="source_tick", priority=TICK)
     async def source_tick(timestamp: int) -> None:
         keys = await in_thread(jobs.source_tick, proc.ctx())
         queued = 0
@@ -140,7 +147,7 @@ def make_app(
     app.periodic(cron=DISPATCH_CRON, periodic_id="dispatch_outbox")(dispatch_outbox)
 
     @app.periodic(cron="* * * * *", periodic_id="send_digests")
-    @app.task(name="send_digests", queue="alerts", queueing_lock="send_digests")
+    @app.task(name="send_digests", queue="alerts", queueing_lock="send_digests", priority=TICK)
     async def send_digests(timestamp: int) -> None:
         await in_thread(jobs.send_digests, proc.ctx())
 
@@ -150,7 +157,7 @@ def make_app(
         await in_thread(jobs.purge_expired, proc.ctx())
 
     @app.periodic(cron="* * * * *", periodic_id="sweep_stalled")
-    @app.task(name="sweep_stalled", queue="ticks", queueing_lock="sweep_stalled")
+    @app.task(name="sweep_stalled", queue="ticks", queueing_lock="sweep_stalled", priority=TICK)
     async def sweep_stalled(timestamp: int) -> None:
         stalled = list(
             await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
