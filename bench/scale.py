@@ -21,6 +21,11 @@ Figures:
   under two different Message-IDs (a resend after a crash keeps its Message-ID and is counted
   as resent_same_message_id instead).
 - db_connections_max: most PostgreSQL connections seen at once (sampled every 0.25 s).
+- worker_cpu_ms_per_job, db_cpu_ms_per_job: CPU time (user + system) of the workers and of
+  the PostgreSQL server per finished poll job, in the timed window: the per-job cost,
+  independent of how busy the machine was with other work. With --kill-every, replacement
+  workers' start-up (loading the model) is included; killed workers' CPU is counted up to the
+  kill. Connections that ended (killed workers') leave their CPU out of db_cpu_ms_per_job.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
@@ -232,6 +238,24 @@ def write_config(tmp: Path, url: str, base: str, academies: int, per: int, smtp:
     return path
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone)."""
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(t.user + t.system)
+
+
+def db_cpu_seconds(since: float) -> float:
+    """CPU seconds of the PostgreSQL processes started by this run."""
+    return sum(
+        cpu_seconds(p.pid)
+        for p in psutil.process_iter(["name", "create_time"])
+        if p.info["name"] == "postgres" and p.info["create_time"] >= since - 1
+    )
+
+
 def cli(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(cfg), *args],
@@ -255,6 +279,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    bench_start = time.time()
 
     up = Upstream(args.academies, args.sources_per_academy, rng)
     box = Mailbox()
@@ -302,6 +327,7 @@ def main() -> None:
             c.close()
 
         threading.Thread(target=sample, daemon=True).start()
+        killed_cpu = 0.0
         workers = [
             cli(cfg, "worker", "--concurrency", str(args.concurrency)) for _ in range(args.workers)
         ]
@@ -309,6 +335,8 @@ def main() -> None:
         while conn.execute(ready).fetchone()[0] < len(workers):  # type: ignore[index]
             time.sleep(0.2)
         started = time.monotonic()
+        worker_cpu0 = sum(cpu_seconds(w.pid) for w in workers)
+        db_cpu0 = db_cpu_seconds(bench_start)
         due = "update sources set next_check_at = now() returning now()"
         t0_db = conn.execute(due).fetchone()[0]  # type: ignore[index]
         kills = 0
@@ -317,12 +345,15 @@ def main() -> None:
             time.sleep(0.2)
             if time.monotonic() >= next_kill:
                 i = rng.randrange(len(workers))
+                killed_cpu += cpu_seconds(workers[i].pid)
                 workers[i].send_signal(signal.SIGKILL)
                 workers[i].wait()
                 workers[i] = cli(cfg, "worker", "--concurrency", str(args.concurrency))
                 kills += 1
                 next_kill += args.kill_every
         run_seconds = time.monotonic() - started
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) + killed_cpu - worker_cpu0
+        db_cpu = db_cpu_seconds(bench_start) - db_cpu0
         end_db = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
         finished = conn.execute(
             "select count(*) from procrastinate_jobs where task_name = 'poll_source' "
@@ -408,6 +439,9 @@ def main() -> None:
         "duplicate_alerts": duplicate_alerts,
         "resent_same_message_id": resent,
         "db_connections_max": conns_max,
+        # CPU per finished poll job during the timed window (a replacement's start-up included).
+        "worker_cpu_ms_per_job": round(1000 * worker_cpu / finished, 1) if finished else None,
+        "db_cpu_ms_per_job": round(1000 * db_cpu / finished, 1) if finished else None,
     }
     print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
 

@@ -251,9 +251,9 @@ class Service:
                 self._start_web()
             log.info("service started (web only: jobs run in `mention-monitor worker`)")
             return
-        jobs = Jobs(self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health)
+        every = Jobs(self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health)
         self._scheduler = make_scheduler(
-            jobs,
+            every,
             settings.tz,
             tick_seconds=30,
             dispatch_seconds=settings.schedule.outbox_interval_seconds,
