@@ -11,7 +11,8 @@ then one worker drains the outbox. Prints one JSON object; asserts nothing.
         [--seconds 40] [--kill-every 5] [--concurrency 8]
 
 Figures:
-- jobs_per_s: poll_source jobs finished per second of the run. Sources become due only once
+- jobs_per_s: poll_source jobs finished per second of the run (a job that finds its source
+  already run or running does nothing: runs_per_s counts sources actually run). Sources become due only once
   every worker has started (loaded the model): start-up is not throughput.
 - p95_staleness_s: per source, from when it became due to when a run of it finished (or the end
   of the run if none did), 95th percentile.
@@ -56,7 +57,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 
 from tests.postgres import postgres_server  # noqa: E402
 
-LEAK = "Someone posted Mrs Patel's personal mobile for parents at {school}: 07700 9{n:05d}. Ring her at home."
+LEAK = "Someone posted Mrs Patel's personal mobile for parents at {school}: 07700 900{n:03d}. Ring her at home."
 GOOD = "Pupils from {school} raised £{n} for the food bank with a sponsored walk on Saturday."
 
 
@@ -151,7 +152,7 @@ class Upstream:
             self._send(h, 304, b"")
             return
         a = int(path.split("/")[1][1:])
-        n = abs(hash(path)) % 100000
+        n = (a * 10 + int(path.rsplit("/s", 1)[1].split(".")[0])) % 1000  # Ofcom's drama range
         items = [
             f"<item><title>{school(a)} news {n}</title><guid>{path}#good</guid>"
             f"<description>{GOOD.format(school=school(a), n=n)}</description></item>"
@@ -355,6 +356,9 @@ def main() -> None:
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers) + killed_cpu - worker_cpu0
         db_cpu = db_cpu_seconds(bench_start) - db_cpu0
         end_db = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        ran = conn.execute(
+            "select count(*) from sources where last_checked_at >= %s", (t0_db,)
+        ).fetchone()[0]  # type: ignore[index]
         finished = conn.execute(
             "select count(*) from procrastinate_jobs where task_name = 'poll_source' "
             "and status in ('succeeded', 'failed')"
@@ -429,6 +433,8 @@ def main() -> None:
         "seconds": round(run_seconds, 1),
         "kills": kills,
         "poll_jobs_finished": finished,
+        "source_runs": ran,
+        "runs_per_s": round(ran / run_seconds, 1),
         "jobs_per_s": round(finished / run_seconds, 1),
         "p95_staleness_s": round(p95, 1),
         "sources_not_run": sum(1 for s in staleness if s >= (end_db - t0_db).total_seconds()),
