@@ -17,8 +17,9 @@ Figures:
 - p95_staleness_s: per source, from when it became due to when a run of it finished (or the end
   of the run if none did), 95th percentile.
 - duplicate_runs: requests for a feed that started while another for it was in flight.
-- lost_alerts: academies one of whose leaking feeds finished a run whose head received no urgent
-  email after the drain; duplicate_alerts: urgent stories (clusters) emailed to one recipient
+- lost_alerts: urgent notices in the database at the end of the window that no email carried
+  after the drain; leaking_academies_not_alerted: academies one of whose leaking feeds finished
+  a run but that have no urgent notice (a scoring outcome, not a delivery loss); duplicate_alerts: urgent stories (clusters) emailed to one recipient
   under two different Message-IDs (a resend after a crash keeps its Message-ID and is counted
   as resent_same_message_id instead).
 - db_connections_max: most PostgreSQL connections seen at once (sampled every 0.25 s).
@@ -376,6 +377,17 @@ def main() -> None:
                 "select key from sources where last_success_at is not null and status = 'ok'"
             )
         }
+        # Every urgent alert the database holds at the end of the window must reach its recipient.
+        owed = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                "select n.message_id, n.recipient, m.cluster_id from notices n "
+                "join mentions m on m.id = n.mention_id where n.kind = 'urgent'"
+            )
+        }
+        leaks_stored = conn.execute(
+            "select count(*) from mentions where external_id like %s", ("%#leak",)
+        ).fetchone()[0]  # type: ignore[index]
         # Let one worker finish sending what is queued (killed runs are retried by ticks later,
         # which a 40 s window may not reach: only items of sources that finished a run count).
         for w in workers[1:]:
@@ -414,11 +426,14 @@ def main() -> None:
             if mid in urgent:
                 story_ids[urgent[mid]].add(mid)
                 reached.update(r.lower() for r in rcpts)
-        # An academy one of whose leaking feeds finished a run must have alerted its head.
+        # An academy one of whose leaking feeds finished a run must have alerted its head, and
+        # every urgent notice owed at the end of the window must have been received.
         expected = {
             f"head{p.split('/')[1][1:]}@bench.example.org" for p in done_paths if p in up.leaks
         }
-        lost = sorted(expected - reached)
+        lost = sorted(m for m in owed if m not in per_id)
+        owed_to = {rcpt for rcpt, _cluster in owed.values()}
+        unalerted = sorted(expected - owed_to)  # no urgent notice at all: the scorer's call
         duplicate_alerts = sum(1 for ids in story_ids.values() if len(ids) > 1)
         resent = sum(n - 1 for n in per_id.values() if n > 1)
         conn.close()
@@ -440,8 +455,11 @@ def main() -> None:
         "sources_not_run": sum(1 for s in staleness if s >= (end_db - t0_db).total_seconds()),
         "duplicate_runs": up.overlaps,
         "upstream_requests": up.requests,
+        "leaks_stored": leaks_stored,
+        "urgent_owed": len(owed),
         "urgent_expected": len(expected),
         "lost_alerts": len(lost),
+        "leaking_academies_not_alerted": len(unalerted),
         "duplicate_alerts": duplicate_alerts,
         "resent_same_message_id": resent,
         "db_connections_max": conns_max,

@@ -7,8 +7,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from monitor.config import Settings
 from monitor.store import Store
 from monitor.store.leases import Holder
+from tests.servers import FixtureServer
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=15)
@@ -68,4 +70,28 @@ def test_restart_frees_leases_of_dead_local_processes_only(tmp_path: Path) -> No
     store.leases.take("a/three", "other:200:w-1", NOW, TTL)  # a worker on another machine
     assert store.leases.release_dead("box", lambda pid: pid == 300, me) == 1
     assert sorted(lease.source_key for lease in store.leases.held(NOW)) == ["a/three", "a/two"]
+    store.close()
+
+
+def test_collect_once_skips_a_source_another_process_is_running(
+    feed_settings: Settings, tmp_path: Path, server: FixtureServer
+) -> None:
+    """`collect --once` next to a running service or worker: a source whose lease is held (by a
+    live process elsewhere) is reported and not fetched; the others run."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    store = Store.open(feed_settings.database_url)
+    store.sync_sources([("ankermoor/gazette", "ankermoor", "feed")], NOW)
+    far = datetime.now(UTC) + timedelta(days=1)  # held until tomorrow, whatever today is
+    assert store.leases.take("ankermoor/gazette", "elsewhere:1:w-1", far - TTL, TTL)
+    got = CliRunner().invoke(
+        cli,
+        ["--config", str(tmp_path / "monitor.toml"), "collect", "--once", "--all", "--no-score"],
+    )
+    assert got.exit_code == 0, got.output
+    assert "running in another process: skipped" in got.output
+    assert server.hits["/gazette.rss"] == 0 and server.hits["/forum.atom"] == 1
+    assert [lease.holder for lease in store.leases.held(far - TTL)] == ["elsewhere:1:w-1"]
     store.close()
