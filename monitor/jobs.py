@@ -106,12 +106,15 @@ class JobContext:
         )
 
     def transport(self) -> Transport:
-        with self._lock:
-            if self.transport_ is None:
-                from alerts.smtp import transport_for
+        """The mail transport: the one given (the service's), else a new one per dispatch run.
 
-                self.transport_ = transport_for(self.settings.mail)
+        A transport holds one SMTP connection and the dispatcher closes it when done, so two
+        dispatch runs at once in one process (worker threads) must not share one."""
+        if self.transport_ is not None:
             return self.transport_
+        from alerts.smtp import transport_for
+
+        return transport_for(self.settings.mail)
 
     def run_holder(self) -> str:
         """A lease holder id for one run: this process, and which of its runs."""

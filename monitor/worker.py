@@ -15,7 +15,7 @@ Tasks (each a thin async wrapper that runs the plain job in a thread):
   something), `send_digests` (every minute), `purge_expired` (every 6 hours).
 - `sweep_stalled` (every minute): jobs of workers that stopped sending heartbeats (killed) are
   marked failed; every job here is periodic or re-queued by a tick, so none needs a retry.
-  `clean_jobs` (hourly) deletes finished jobs older than a day.
+  `clean_jobs` (hourly) deletes finished jobs older than an hour.
 Every worker schedules the periodic tasks; Procrastinate de-duplicates them in the database.
 Dispatch runs before everything else and the ticks before polls (priorities), so a backlog of
 polls never delays an urgent alert.
@@ -170,7 +170,8 @@ def make_app(
     @app.periodic(cron="41 * * * *", periodic_id="clean_jobs")
     @app.task(name="clean_jobs", queue="ticks", queueing_lock="clean_jobs")
     async def clean_jobs(timestamp: int) -> None:
-        await app.job_manager.delete_old_jobs(nb_hours=24, include_failed=True)
+        # At 200 polls a second a day of finished jobs would be ~17 million rows: keep an hour.
+        await app.job_manager.delete_old_jobs(nb_hours=1, include_failed=True)
 
     return app, proc
 
