@@ -14,18 +14,24 @@ from monitor.commands.output import fail
 from monitor.store import StoreError
 
 
-class _Group(click.Group):
+class _Cli(click.Group):
     def invoke(self, ctx: click.Context) -> object:
-        # A full disk (or another store failure) is one line for the person, not a traceback.
+        from monitor.store.engine import SchemaNotCurrent
+
+        # A schema that is behind, or a full disk (another store failure), is one line for the
+        # person, not a traceback.
         try:
             return super().invoke(ctx)
+        except SchemaNotCurrent as exc:  # PostgreSQL behind: run `migrate`
+            raise click.ClickException(str(exc)) from None
         except StoreError as exc:
             fail(f"database error: {exc}", 1)
             raise  # unreachable: fail() exits
 
 
 @click.group(
-    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option(
     "--config",

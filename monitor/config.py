@@ -100,6 +100,19 @@ class ScheduleSettings(_Section):
         return v
 
 
+class QueueSettings(_Section):
+    """Which executor runs the jobs (monitor/jobs.py) and how long a source run may hold its lease."""
+
+    # "apscheduler": one process (`run`), the default. "procrastinate": `worker` processes, any
+    # number, on a shared PostgreSQL database (monitor/worker.py).
+    backend: Literal["apscheduler", "procrastinate"] = "apscheduler"
+    # A source run's lease lasts this long; a holder that dies blocks its source no longer.
+    # Longer than the slowest source run (requests, retries and scoring), plus a margin.
+    lease_seconds: int = Field(900, ge=5)
+    # Procrastinate: threads per worker process that run jobs.
+    worker_concurrency: int = Field(8, ge=1, le=256)
+
+
 class ScoringSettings(_Section):
     """The semantic scorer (monitor/scoring)."""
 
@@ -248,6 +261,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     network: NetworkSettings = NetworkSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    queue: QueueSettings = QueueSettings()
     scoring: ScoringSettings = ScoringSettings()
     mail: MailSettings = MailSettings()
     web: WebSettings = WebSettings()
@@ -256,6 +270,15 @@ class Settings(BaseSettings):
     # so they can come from the environment: MONITOR_CREDENTIALS__BLUESKY__APP_PASSWORD.
     credentials: dict[str, dict[str, SecretStr]] = {}
     academies: tuple[AcademyConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> Settings:
+        if self.queue.backend == "procrastinate" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                'queue.backend = "procrastinate" needs a PostgreSQL database_url '
+                "(postgresql+psycopg://...); SQLite runs with the default apscheduler backend"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_academies(self) -> Settings:

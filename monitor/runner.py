@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from monitor.clock import Clock, system_clock
-from monitor.config import Settings, source_key, source_options
+from monitor.config import AcademyConfig, Settings, SourceConfig, source_key, source_options
 from monitor.dedup import identify, simhash_bands
 from monitor.matching import Matcher, Watch
 from monitor.models import Assessment, CollectStats, Match, Mention, RawItem, ScoringInput
@@ -66,36 +68,60 @@ class ConfiguredSource:
 
 def configured_sources(settings: Settings) -> list[ConfiguredSource]:
     """Every enabled source of every academy, with its collector and validated options."""
-    kinds = registry()
-    out: list[ConfiguredSource] = []
+    return [
+        _configured(settings, academy, src)
+        for academy in settings.academies
+        for src in academy.sources
+        if src.enabled
+    ]
+
+
+class UnknownSource(LookupError):
+    """No enabled source has this key in the settings (removed or disabled since it was queued)."""
+
+
+def configured_source(settings: Settings, key: str) -> ConfiguredSource:
+    """The enabled source stored under `key`, built afresh from the settings (collectors keep no
+    state between runs, so a job can run in any process)."""
+    academy_id, _, name = key.partition("/")
     for academy in settings.academies:
+        if academy.id != academy_id:
+            continue
         for src in academy.sources:
-            if not src.enabled:
-                continue
-            cls = kinds[src.kind]
-            key = source_key(academy.id, src.name)
-            minutes = (
-                src.interval_minutes
-                or cls.default_interval_minutes
-                or settings.schedule.default_interval_minutes
-            )
-            out.append(
-                ConfiguredSource(
-                    key=key,
-                    academy_id=academy.id,
-                    collector=cls(),
-                    spec=make_spec(key, src.kind, source_options(settings, src), academy.names),
-                    interval=timedelta(minutes=minutes),
-                    display_name=academy.display_name,
-                    about_academy=src.about_academy,
-                )
-            )
-    return out
+            if src.name == name and src.enabled:
+                return _configured(settings, academy, src)
+    raise UnknownSource(key)
+
+
+def _configured(settings: Settings, academy: AcademyConfig, src: SourceConfig) -> ConfiguredSource:
+    cls = registry()[src.kind]
+    key = source_key(academy.id, src.name)
+    minutes = (
+        src.interval_minutes
+        or cls.default_interval_minutes
+        or settings.schedule.default_interval_minutes
+    )
+    return ConfiguredSource(
+        key=key,
+        academy_id=academy.id,
+        collector=cls(),
+        spec=make_spec(key, src.kind, source_options(settings, src), academy.names),
+        interval=timedelta(minutes=minutes),
+        display_name=academy.display_name,
+        about_academy=src.about_academy,
+    )
 
 
 def register_sources(store: Store, sources: Sequence[ConfiguredSource], now: datetime) -> None:
-    """Give every configured source its scheduling row (new ones are due at once)."""
-    store.sync_sources(((s.key, s.academy_id, s.spec.kind) for s in sources), now)
+    """Give every configured source its scheduling row (new ones are due at once).
+
+    Several processes may start at once (workers): one that loses the race to insert a new row
+    tries again and finds it there."""
+    rows = [(s.key, s.academy_id, s.spec.kind) for s in sources]
+    try:
+        store.sync_sources(rows, now)
+    except IntegrityError:
+        store.sync_sources(rows, now)
 
 
 @dataclass
@@ -125,7 +151,10 @@ class Runner:
         """Run every due source one after another (the service runs them in a pool)."""
         return [self.run_source(src) for src in self.due()]
 
-    def run_source(self, src: ConfiguredSource) -> CollectStats:
+    def run_source(self, src: ConfiguredSource | str) -> CollectStats:
+        """Run one source: a configured source, or its key (looked up in the settings afresh)."""
+        if isinstance(src, str):
+            src = configured_source(self.settings, src)
         started = time.monotonic()
         row = self.store.source(src.key)
         try:

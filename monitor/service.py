@@ -1,5 +1,9 @@
 """The running service: the runner, the outbox dispatcher, digests, retention and the web app,
-ticked by APScheduler (monitor/scheduler.py) in one process.
+ticked by APScheduler (monitor/scheduler.py) in one process: the default executor of the jobs in
+monitor/jobs.py (monitor/worker.py is the other, Procrastinate on PostgreSQL).
+
+One run per source at a time is enforced by the database (each run takes the source's lease); the
+service also remembers its own runs in flight, so a tick does not queue a source twice in its pool.
 
 This module and monitor/cli.py are the composition root: the only places in `monitor` that import
 `alerts`, to wire the notice sink, the dispatcher and the digest into the jobs.
@@ -17,10 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor import jobs
 from monitor.app import App
 from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.health import Health, assess, source_health
+from monitor.jobs import JobContext
 from monitor.runner import ConfiguredSource, NoNotices, NoticeSink, Runner, Scorer
 from monitor.store import Store, StoreError
 
@@ -87,6 +93,16 @@ def build_runner(
     return runner, close
 
 
+# Source ticks run every 30 s (APScheduler) or 10 s (workers): an older heartbeat means none runs.
+HEARTBEAT_STALE = timedelta(seconds=120)
+
+
+def workers_alive(store: Store, now: datetime) -> bool:
+    """Whether some executor ticked recently (the heartbeat `source_tick` writes)."""
+    last = store.get_state("last_tick_at")
+    return bool(last) and now - datetime.fromisoformat(last) < HEARTBEAT_STALE  # type: ignore[arg-type]
+
+
 def collect_health(
     settings: Settings,
     store: Store,
@@ -126,6 +142,7 @@ class Service:
     store: Store = field(init=False)
     _close_runner: Callable[[], None] = field(init=False)
     _pool: ThreadPoolExecutor = field(init=False)
+    jobs: JobContext = field(init=False)
     _running: dict[str, Future[Any]] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stopping: threading.Event = field(init=False, default_factory=threading.Event)
@@ -144,6 +161,14 @@ class Service:
         from alerts.smtp import transport_for
 
         self.transport = transport_for(settings.mail)
+        self.jobs = JobContext(
+            settings,
+            self.store,
+            clock=self.clock,
+            score=self.score,
+            runner_=self.runner,
+            transport_=self.transport,
+        )
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -163,8 +188,7 @@ class Service:
 
     def _run_one(self, src: ConfiguredSource) -> None:
         try:
-            self.runner.run_source(src)
-            self.store.set_state("last_cycle_at", self.clock().isoformat(), self.clock())
+            jobs.poll_source(self.jobs, src.key)
         except StoreError as exc:  # the source is due again, so the next tick retries it
             log.error("database unavailable", extra={"source": src.key, "reason": str(exc)})
         except Exception:  # the runner records source errors itself; this is a bug guard
@@ -185,25 +209,13 @@ class Service:
                 f.result(timeout=max(0.0, deadline - time.monotonic()))
 
     def dispatch(self) -> None:
-        from alerts.outbox import dispatch_pending
-
-        result = dispatch_pending(self.store, self.app.settings(), self.transport, self.clock())
-        if getattr(result, "sent", 0) or getattr(result, "dead", 0):
-            log.info("outbox dispatched", extra={"result": str(result)})
+        jobs.dispatch_outbox(self.jobs)
 
     def digests(self) -> int:
-        from alerts.digest import enqueue_due_digests
-
-        return enqueue_due_digests(
-            self.store, self.app.settings(), self.clock(), self.source_health_for
-        )
+        return jobs.send_digests(self.jobs)
 
     def purge(self) -> int:
-        days = self.app.settings().retention.mention_days
-        n = self.store.purge_before(self.clock() - timedelta(days=days))
-        if n:
-            log.info("retention purge", extra={"deleted_mentions": n, "days": days})
-        return n
+        return jobs.purge_expired(self.jobs)
 
     def log_health(self) -> None:
         h = self.health()
@@ -228,6 +240,8 @@ class Service:
 
     def health(self) -> Health:
         alive = bool(self._scheduler is not None and self._scheduler.running)
+        if self.app.settings().queue.backend == "procrastinate":
+            alive = workers_alive(self.store, self.clock())
         return collect_health(
             self.app.settings(),
             self.store,
@@ -239,17 +253,29 @@ class Service:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        import psutil
+
         from monitor.scheduler import Jobs, make_scheduler
 
         settings = self.app.settings()
-        jobs = Jobs(
+        # A service killed mid-run left its leases: free those of dead processes on this host
+        # now, rather than waiting for them to expire.
+        h = self.jobs.holder
+        self.store.leases.release_dead(h.host, psutil.pid_exists, h)
+        if settings.queue.backend == "procrastinate":
+            # `worker` processes run the jobs; this process serves the web app and /healthz.
+            if self.serve_web:
+                self._start_web()
+            log.info("service started (web only: jobs run in `mention-monitor worker`)")
+            return
+        every = Jobs(
             *map(
                 _store_guarded,
                 (self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health),
             )
         )
         self._scheduler = make_scheduler(
-            jobs,
+            every,
             settings.tz,
             tick_seconds=30,
             dispatch_seconds=settings.schedule.outbox_interval_seconds,

@@ -3,9 +3,12 @@
 Since 2025 Bluesky refuses anonymous search (HTTP 403), so this source needs an account: a handle
 and an app password (Settings -> Privacy and security -> App passwords). Without them the source
 is reported "needs credentials" once and no request is made. With them, a session is created
-with `com.atproto.server.createSession` and kept IN MEMORY on the collector, keyed by source:
-tokens are never written to the database. An expired access token (HTTP 400 ExpiredToken, or
-401) is renewed with `com.atproto.server.refreshSession`, else by signing in again.
+with `com.atproto.server.createSession` when a run finds none, and kept IN MEMORY in this process
+only as an optimisation, keyed by the credentials (server, handle and a hash of the password), so
+that every source and every job of one account shares it. Nothing relies on it: a job in a fresh
+worker process signs in again. Tokens are never written to the database. An expired access token
+(HTTP 400 ExpiredToken, or 401) is renewed with `com.atproto.server.refreshSession`, else by
+signing in again.
 
 Cursor: {"since": {query: "<sort time of the newest post>"}, "seen": [post uris]}. Later
 collects pass `since` so only newer posts come back; `seen` drops the boundary post.
@@ -18,6 +21,7 @@ matched. Shapes: the `app.bsky.embed.*#view` lexicons (bluesky-social/atproto le
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -67,6 +71,16 @@ class BlueskyOptions(BaseModel):
 class _Session:
     access: str
     refresh: str
+
+
+# Sessions by credentials, shared by every collector in this process (see the module docstring).
+_SESSIONS: dict[str, _Session] = {}
+
+
+def _account(opts: BlueskyOptions) -> str:
+    password = opts.app_password.get_secret_value() if opts.app_password else ""
+    digest = hashlib.sha256(f"{opts.base_url}\n{opts.handle}\n{password}".encode()).hexdigest()
+    return digest
 
 
 def _posts(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
@@ -196,7 +210,7 @@ class BlueskyCollector:
     description: ClassVar[str] = "Bluesky post search (needs a handle and an app password)."
 
     def __init__(self) -> None:
-        self._sessions: dict[str, _Session] = {}  # by source key; memory only, by design
+        self._sessions = _SESSIONS  # an optimisation only: a missing session is created
 
     def collect(self, spec: SourceSpec, state: SourceState, client: GuardedClient) -> Collected:
         opts = spec.options
@@ -271,7 +285,7 @@ class BlueskyCollector:
     def _authorised_get(
         self, client: GuardedClient, spec: SourceSpec, opts: BlueskyOptions, url: str
     ) -> Response:
-        session = self._sessions.get(spec.key) or self._create(client, spec, opts)
+        session = self._sessions.get(_account(opts)) or self._create(client, spec, opts)
         try:
             return _response(polite_get(client, url, headers=_bearer(session.access)))
         except HTTPStatusError as exc:
@@ -289,7 +303,7 @@ class BlueskyCollector:
             return _response(polite_get(client, url, headers=_bearer(session.access)))
         except HTTPStatusError as exc:
             if exc.status == 401:
-                self._sessions.pop(spec.key, None)
+                self._sessions.pop(_account(opts), None)
                 raise SourceUnavailable(
                     "needs_credentials",
                     "Bluesky did not accept a fresh session for search (HTTP 401)",
@@ -321,7 +335,7 @@ class BlueskyCollector:
                     advice="Check the account at https://bsky.app, or use another account.",
                 ) from None
             raise
-        return self._keep(spec.key, _response(got))
+        return self._keep(_account(opts), _response(got))
 
     def _refresh(
         self, client: GuardedClient, spec: SourceSpec, opts: BlueskyOptions, old: _Session
@@ -332,9 +346,9 @@ class BlueskyCollector:
         except HTTPStatusError as exc:
             if exc.status not in (400, 401):
                 raise
-            self._sessions.pop(spec.key, None)
+            self._sessions.pop(_account(opts), None)
             return self._create(client, spec, opts)  # the refresh token expired too
-        return self._keep(spec.key, _response(got))
+        return self._keep(_account(opts), _response(got))
 
     def _keep(self, key: str, got: Response) -> _Session:
         doc = decode_json(got.content, "Bluesky")

@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_compose_parses_and_names_real_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = yaml.safe_load((ROOT / "docker/compose.yml").read_text())
-    assert {"app", "db", "mail"} <= set(doc["services"])
+    assert {"app", "db", "mail", "migrate", "worker"} <= set(doc["services"])
+    services = doc["services"]
+    assert services["migrate"]["command"] == ["migrate"]
+    assert services["worker"]["command"] == ["worker"] and "ports" not in services["worker"]
+    for name in ("app", "worker"):  # both start only after the schema is migrated
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+        assert services[name]["environment"] == services["app"]["environment"]
     env = doc["services"]["app"]["environment"]
     overrides = {
         k: v.replace("${POSTGRES_PASSWORD:-change-me}", "pw")
@@ -31,7 +39,7 @@ def test_compose_parses_and_names_real_settings(monkeypatch: pytest.MonkeyPatch)
     assert (
         s.mail.smtp_host == "mail" and s.mail.smtp_port == 1025 and s.mail.smtp_security == "none"
     )
-    assert s.web.host == "0.0.0.0"
+    assert s.web.host == "0.0.0.0" and s.queue.backend == "procrastinate"
     mounted = doc["services"]["app"]["volumes"][0].split(":")[0]
     assert (ROOT / "docker" / mounted).resolve() == BUNDLED_EXAMPLE.resolve()
 

@@ -24,7 +24,7 @@ def pg_url() -> Iterator[str]:
 
 
 def test_migrations_match_models_on_postgres(pg_url: str) -> None:
-    store = Store.open(pg_url)
+    store = Store.migrate(pg_url)  # explicit on PostgreSQL (`mention-monitor migrate`)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     store.close()

@@ -153,3 +153,18 @@ def test_search_refused_is_blocked(server: FixtureServer) -> None:
     with make_client() as client, pytest.raises(SourceUnavailable) as err:
         BlueskyCollector().collect(_spec(server), SourceState(), client)
     assert err.value.status == "blocked"
+
+
+def test_session_is_shared_by_account_and_never_required(server: FixtureServer) -> None:
+    """Jobs build a fresh collector each run, possibly in another process: a session is an
+    optimisation shared by the account's collectors here, and created again when missing."""
+    from sources import bluesky
+
+    FakeBluesky(server)
+    with make_client() as client:
+        first = BlueskyCollector().collect(_spec(server), SourceState(), client)
+        BlueskyCollector().collect(_spec(server), first.state, client)
+        assert server.hits[CREATE] == 1  # a second collector (the next job) reuses it
+        bluesky._SESSIONS.clear()  # a job in a worker process that never signed in
+        BlueskyCollector().collect(_spec(server), first.state, client)
+    assert server.hits[CREATE] == 2 and server.hits[REFRESH] == 0

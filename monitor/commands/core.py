@@ -8,6 +8,7 @@ import re
 import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from monitor.app import App
 from monitor.commands.output import fail, safe_json, table
 from monitor.config import ConfigError, Settings, find_config_path
 from monitor.models import CollectStats
+
+if TYPE_CHECKING:
+    from monitor.runner import ConfiguredSource
 
 DETAIL_WIDTH = 100  # wrap a source's advice to this many columns
 
@@ -138,9 +142,17 @@ def _on_terminal() -> bool:
 
 
 def _collect(app: App, run_all: bool, no_score: bool) -> None:
+    from monitor import jobs
     from monitor.service import build_runner
 
     runner, closer = build_runner(app, score=not no_score)
+    # Each run takes its source's lease, so a `run` or a worker never runs one at the same time.
+    ctx = jobs.JobContext(runner.settings, runner.store, clock=runner.clock, runner_=runner)
+
+    def run_source(src: ConfiguredSource) -> CollectStats:
+        stats = jobs.poll_source(ctx, src.key, force=True)
+        return stats or CollectStats(src.key, attention="running in another process: skipped")
+
     try:
         todo = runner.sources if run_all else runner.due()
         if not todo:
@@ -155,10 +167,10 @@ def _collect(app: App, run_all: bool, no_score: bool) -> None:
                 item_show_func=lambda s: s.key if s else "",
             ) as bar:
                 for src in bar:
-                    results.append(runner.run_source(src))
+                    results.append(run_source(src))
         else:
             for src in todo:
-                results.append(runner.run_source(src))
+                results.append(run_source(src))
         headers = [
             "source",
             "fetched",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 import click
 
@@ -11,9 +10,6 @@ from monitor.app import App
 from monitor.commands.core import settings_or_exit
 from monitor.commands.output import table
 from monitor.logs import setup_logging
-
-# The scheduler ticks every 30 s; a heartbeat older than this means the service is not running.
-HEARTBEAT_STALE = timedelta(seconds=120)
 
 
 @click.command("run")
@@ -33,6 +29,61 @@ def run(app: App) -> None:
     raise SystemExit(run_forever(app))
 
 
+@click.command("migrate")
+@click.pass_obj
+def migrate(app: App) -> None:
+    """Bring the database schema up to date (and, with queue.backend = "procrastinate", create
+    the job queue's tables). Safe to run again; run it once before starting a new version.
+
+    `run` does this itself on the embedded SQLite database; on PostgreSQL every other command
+    refuses to start on a schema that is behind.
+    """
+    from monitor.store import Store
+    from monitor.store.engine import current_revision, head_revision
+
+    settings = settings_or_exit(app)
+    store = Store.migrate(settings.database_url)
+    try:
+        click.echo(f"database schema: {current_revision(store.engine)} (newest {head_revision()})")
+        if settings.queue.backend == "procrastinate":
+            from monitor.worker import install_schema
+
+            made = install_schema(store)
+            click.echo(f"procrastinate job queue: {'created' if made else 'present'}")
+    finally:
+        store.close()
+
+
+@click.command("worker")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Jobs run at once by this process (default: queue.worker_concurrency).",
+)
+@click.option("--no-score", is_flag=True, help="Store matches without scoring them (no alerts).")
+@click.pass_obj
+def worker(app: App, concurrency: int | None, no_score: bool) -> None:
+    """Run jobs from the PostgreSQL queue until stopped (queue.backend = "procrastinate").
+
+    Start any number, on any number of machines, against the same database: each polls due
+    sources, sends alerts and digests and purges old data, and no source runs twice at once.
+    Run `mention-monitor migrate` first.
+    """
+    settings = settings_or_exit(app)
+    setup_logging(settings.log_level)
+    if settings.queue.backend != "procrastinate":
+        raise click.ClickException(
+            'the worker needs queue.backend = "procrastinate" and a PostgreSQL database_url; '
+            "with the default backend, use `mention-monitor run`"
+        )
+    from monitor.store import Store
+    from monitor.worker import run_worker
+
+    Store.open(settings.database_url).close()  # refuses a schema that is behind, in one line
+    raise SystemExit(run_worker(settings, score=not no_score, concurrency=concurrency))
+
+
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
@@ -45,7 +96,7 @@ def status(app: App, as_json: bool) -> None:
     source is failing or needs a person.
     """
     from monitor.runner import configured_sources, register_sources
-    from monitor.service import collect_health
+    from monitor.service import collect_health, workers_alive
 
     settings = settings_or_exit(app)
     now = app.now()
@@ -54,7 +105,7 @@ def status(app: App, as_json: bool) -> None:
         srcs = configured_sources(settings)
         register_sources(store, srcs, now)
         last_tick = store.get_state("last_tick_at")
-        alive = bool(last_tick) and now - datetime.fromisoformat(last_tick) < HEARTBEAT_STALE  # type: ignore[arg-type]
+        alive = workers_alive(store, now)
         health = collect_health(settings, store, srcs, now, scheduler_alive=alive)
     finally:
         store.close()
@@ -81,4 +132,4 @@ def status(app: App, as_json: bool) -> None:
     raise SystemExit(0 if health.all_clear else 1)
 
 
-COMMANDS = [run, status]
+COMMANDS = [run, migrate, worker, status]

@@ -1,19 +1,27 @@
 """Database engines: SQLite in WAL mode with immediate write locks, or any URL SQLAlchemy knows.
 
-Also applies the Alembic migrations on start, so a new install and an upgrade are one code path,
-and turns a full disk into `StoreFull`, one line for the person running the service: SQLite
-rolls back the write it refused, so nothing stored before is lost, and the next write retries.
+Migrations are explicit (`mention-monitor migrate`). Opening a database only checks that its
+schema is the one this version needs: an embedded SQLite database that is empty or behind is
+brought up to date there and then (one box, one program: nothing else can be running an older
+version against it); a PostgreSQL database that is behind is refused with a one-line error, since
+other processes may share it and the upgrade is an operator's step (compose runs `migrate` once).
+
+A full disk becomes `StoreFull`, one line for the person running the service: SQLite rolls back
+the write it refused, so nothing stored before is lost, and the next write retries.
 """
 
 from __future__ import annotations
 
 import errno
 import sqlite3
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -98,3 +106,38 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+class SchemaNotCurrent(Exception):
+    """The database's schema is not the one this version of the program needs."""
+
+
+@cache
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.url.get_backend_name() == "sqlite"
+
+
+def ensure_current(engine: Engine) -> None:
+    """Return when the schema is current; migrate an embedded SQLite database; else refuse."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if is_sqlite(engine):
+        migrate(engine)
+        return
+    raise SchemaNotCurrent(
+        f"the database schema is at {current or 'nothing (empty database)'}, this version needs "
+        f"{head}: run `mention-monitor migrate` first"
+    )

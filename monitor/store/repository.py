@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
-from monitor.store.engine import make_engine, migrate
+from monitor.store.engine import ensure_current, make_engine, migrate
+from monitor.store.leases import Leases
 from monitor.store.schema import (
     AssessmentRecord,
     EmbeddingRecord,
@@ -333,10 +334,24 @@ class Store:
 
     @classmethod
     def open(cls, database_url: str, *, run_migrations: bool = True) -> Store:
+        """Open the database; with `run_migrations`, make sure its schema is current (applied on
+        SQLite, refused with SchemaNotCurrent on PostgreSQL: see monitor/store/engine.py)."""
         engine = make_engine(database_url)
         if run_migrations:
-            migrate(engine)
+            ensure_current(engine)
         return cls(engine)
+
+    @classmethod
+    def migrate(cls, database_url: str) -> Store:
+        """`mention-monitor migrate`: apply every pending migration, on any database."""
+        engine = make_engine(database_url)
+        migrate(engine)
+        return cls(engine)
+
+    @property
+    def leases(self) -> Leases:
+        """Who runs which source now (monitor/store/leases.py)."""
+        return Leases(self._sessions)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -244,3 +244,18 @@ class IncidentRecord(Base):
     categories: Mapped[list[str]] = mapped_column(JSON)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ico_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceLeaseRecord(Base):
+    """Who runs a source now: at most one holder per source, across every process and machine.
+
+    Taken with a conditional write (monitor/store/leases.py) and deleted when the run ends; a
+    holder that dies leaves a row that stops counting at `expires_at`.
+    """
+
+    __tablename__ = "source_leases"
+
+    source_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
