@@ -45,7 +45,8 @@ def test_two_threads_never_hold_one_source_at_once(tmp_path: Path) -> None:
     for t in threads:
         t.join(60)
     assert all(len(w) == 1 for w in wins), wins
-    assert len({w[0] for w in wins}) == 2  # both threads won some rounds: they really raced
+    # (Which thread wins is up to the scheduler: on a loaded machine one may win every round, so
+    # only exclusivity is asserted; the barrier makes both try in every round.)
     store.close()
 
 

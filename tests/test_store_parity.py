@@ -44,7 +44,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
+    url = server.rsplit("/", 1)[0] + "/" + name
+    Store.migrate(url).close()  # explicit on PostgreSQL, as `mention-monitor migrate` does
+    return url
 
 
 def _settings(tmp_path: Path, database_url: str, **mail: object) -> Settings:
