@@ -29,7 +29,7 @@ test: $(STAMP)
 # The whole suite again with the wall clock of every Python process a year ahead
 # (tests/clockshift/sitecustomize.py, time-machine): proves no test depends on today's date.
 test-future: $(STAMP)
-	MM_TEST_CLOCK_SHIFT_DAYS=365 PYTHONPATH=tests/clockshift $(PY) -m pytest -p no:cacheprovider
+	MM_TEST_CLOCK_SHIFT_DAYS=365 PYTHONPATH=$(CURDIR)/tests/clockshift $(PY) -m pytest -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor sources alerts tests bench
