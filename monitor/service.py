@@ -33,10 +33,6 @@ from monitor.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 
-def utcnow() -> datetime:
-    return system_clock()
-
-
 def _store_guarded(job: Callable[[], object]) -> Callable[[], object]:
     """A scheduler job that logs a store failure (a full disk) as one line and returns: the next
     tick retries, and the service keeps running instead of logging a traceback every tick."""
@@ -135,7 +131,7 @@ class Service:
     """Everything `mention-monitor run` does. Jobs are plain methods, so tests call them directly."""
 
     app: App
-    clock: Clock = utcnow
+    clock: Clock = system_clock
     score: bool = True
     serve_web: bool = True
     runner: Runner = field(init=False)
