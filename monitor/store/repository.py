@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.dedup import SIMHASH_NEAR
 from monitor.models import Assessment, Mention
-
 from monitor.roles import Role, Viewer
 from monitor.store import audit as audit_rows
 from monitor.store import mentions as mention_rows
