@@ -206,9 +206,7 @@ def test_cross_site_posts_and_missing_csrf_tokens_are_refused(
     assert client.post("/signout", data={}).status_code == 403
     assert client.post("/signin", data={"email": HEAD}, headers=evil).status_code == 403
     assert store.audit_entries(action="reveal") == []
-    ok = client.post(
-        f"/mentions/{mid}/reveal", data={"csrf_token": csrf}, headers={"Origin": BASE}
-    )
+    ok = client.post(f"/mentions/{mid}/reveal", data={"csrf_token": csrf}, headers={"Origin": BASE})
     assert ok.status_code == 200 and "07700 900123" in ok.text
 
 
@@ -257,7 +255,9 @@ def test_head_of_one_academy_gets_404_for_another_and_for_missing_ids(
     assert f"/mentions/{mine}" in inbox.text and f"/mentions/{theirs}" not in inbox.text
     # A trust DPO ("*") reads both.
     client.cookies.clear()
-    cookies, _ = signed_in(store, settings, T0, email="dpo@t.example.org", academy="*", role=Role.DPO)
+    cookies, _ = signed_in(
+        store, settings, T0, email="dpo@t.example.org", academy="*", role=Role.DPO
+    )
     client.cookies.update(cookies)
     assert client.get(f"/mentions/{theirs}").status_code == 200
 
