@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar, Union
 
-Kind = Literal["urgent", "provider", "digest", "confirm"]
-KINDS: tuple[str, ...] = ("urgent", "provider", "digest", "confirm")
+Kind = Literal["urgent", "provider", "digest", "confirm", "signin"]
+KINDS: tuple[str, ...] = ("urgent", "provider", "digest", "confirm", "signin")
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,15 @@ class ConfirmContent:
     expires_at: datetime
 
 
-Content = UrgentContent | ProviderContent | DigestContent | ConfirmContent
+@dataclass(frozen=True)
+class SigninContent:
+    """A dashboard sign-in link, asked for on /signin (monitor/web/auth.py): single use, short."""
+
+    signin_url: str
+    expires_at: datetime
+
+
+Content = UrgentContent | ProviderContent | DigestContent | ConfirmContent | SigninContent
 
 
 @dataclass(frozen=True)
@@ -188,7 +196,9 @@ def from_json(cls: type[T], text: str) -> T:
 def _encode(v: Any) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         out = {f.name: _encode(getattr(v, f.name)) for f in dataclasses.fields(v)}
-        if isinstance(v, UrgentContent | ProviderContent | DigestContent | ConfirmContent):
+        if isinstance(
+            v, UrgentContent | ProviderContent | DigestContent | ConfirmContent | SigninContent
+        ):
             out["__type__"] = type(v).__name__
         return out
     if isinstance(v, datetime | date):
@@ -199,7 +209,8 @@ def _encode(v: Any) -> Any:
 
 
 _CONTENT_TYPES: dict[str, type] = {
-    c.__name__: c for c in (UrgentContent, ProviderContent, DigestContent, ConfirmContent)
+    c.__name__: c
+    for c in (UrgentContent, ProviderContent, DigestContent, ConfirmContent, SigninContent)
 }
 
 

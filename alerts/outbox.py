@@ -110,6 +110,26 @@ def add_notice(tx: Tx, notice: Notice, settings: Settings, now: datetime) -> boo
     recipient = notice.recipient.lower()
     if rows.exists_for(tx, notice.kind, notice.academy_id, notice.scope, recipient):
         return False
+    if notice.kind == "signin":
+        # Asked for by the person on /signin, for one sign-in: nothing to unsubscribe from.
+        env = Envelope(
+            message_id=message_id(settings.mail.from_address),
+            sender=settings.mail.from_address,
+            date=now,
+            unsubscribe_url="",
+            timezone=settings.schedule.timezone,
+        )
+        new = rows.NewNotice(
+            kind=notice.kind,
+            academy_id=notice.academy_id,
+            scope=notice.scope,
+            recipient=recipient,
+            mention_id=None,
+            subject=subject_for(notice),
+            message_id=env.message_id,
+            payload=_payload(notice, env),
+        )
+        return rows.add(tx, new, now, None)
     if notice.kind in ("provider", "confirm"):
         sub = subscriber_rows.find(tx, recipient, "provider")
         if sub is None:
@@ -336,6 +356,7 @@ def dead_letters(tx: Tx, academy_id: str, tz_name: str, limit: int = 20) -> list
         "provider": "provider notice",
         "digest": "digest",
         "confirm": "confirmation email",
+        "signin": "sign-in email",
     }
     return [
         f"{names.get(r.kind, r.kind)} of {short_time(r.created_at, tz_name)} (outbox #{r.id}): "

@@ -31,6 +31,7 @@ from alerts.notice import (
     Envelope,
     Notice,
     ProviderContent,
+    SigninContent,
     UrgentContent,
 )
 from alerts.rules import one_line, safe_url, shorten
@@ -59,6 +60,8 @@ def subject_for(notice: Notice) -> str:
         d = c.digest_date
         count = "nothing found" if c.total == 0 else f"{c.total} mention{'s' * (c.total != 1)}"
         subject = f"Daily digest for {name}, {d:%a} {d.day} {d:%b %Y}: {count}"
+    elif isinstance(c, SigninContent):
+        subject = "Your sign-in link for Mention Monitor"
     else:
         subject = "Please confirm: breach notifications from Mention Monitor"
     return header_text(subject)
@@ -125,6 +128,8 @@ def _template_name(notice: Notice) -> str:
         return "digest"
     if isinstance(c, ConfirmContent):
         return "confirm"
+    if isinstance(c, SigninContent):
+        return "signin"
     raise TypeError(f"unknown notice content {type(c).__name__}")
 
 

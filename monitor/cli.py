@@ -8,7 +8,7 @@ import click
 from monitor import __version__
 from monitor.app import App
 from monitor.clock import system_clock
-from monitor.commands import alerts, core, data, demo, scoring, service
+from monitor.commands import alerts, core, data, demo, scoring, service, users
 from monitor.commands.check_source import check_source
 from monitor.commands.output import fail
 from monitor.store import StoreError
@@ -61,6 +61,7 @@ for command in [
     *data.COMMANDS,
     *demo.COMMANDS,
     *alerts.COMMANDS,
+    *users.COMMANDS,
 ]:
     cli.add_command(command)
 

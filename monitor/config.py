@@ -161,6 +161,10 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8080"
+    # Dashboard sign-in (monitor/web/auth.py): a session ends after this long without a request,
+    # and in any case this long after sign-in.
+    session_idle_minutes: int = Field(60, ge=1, le=24 * 60)
+    session_max_hours: int = Field(12, ge=1, le=24 * 30)
 
 
 class RetentionSettings(_Section):

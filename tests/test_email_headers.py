@@ -18,7 +18,15 @@ import pytest
 
 from alerts import rules
 from alerts.digest import build_digest
-from alerts.notice import KINDS, ConfirmContent, Envelope, Found, Notice, Subscriber
+from alerts.notice import (
+    KINDS,
+    ConfirmContent,
+    Envelope,
+    Found,
+    Notice,
+    SigninContent,
+    Subscriber,
+)
 from alerts.outbox import dispatch_pending
 from alerts.render import render, subject_for
 from alerts.smtp import FileTransport, SmtpTransport
@@ -124,16 +132,27 @@ def every_kind(title: str, academy_name: str) -> list[Notice]:
     notices.append(
         Notice("confirm", "ankermoor", academy_name, provider.email, "confirm", None, confirm)
     )
+    signin = SigninContent(
+        signin_url=f"https://monitor.example.org/signin/{TOKEN}",
+        expires_at=NOW + timedelta(minutes=15),
+    )
+    notices.append(
+        Notice("signin", "", academy_name, "head@ankermoor.example.org", "s", None, signin)
+    )
     return [dataclasses.replace(n, academy_name=academy_name) for n in notices]
 
 
-def _envelope(i: int) -> Envelope:
+def _envelope(i: int, kind: str = "urgent") -> Envelope:
+    # A sign-in email is asked for by its reader, once: it has no unsubscribe link.
     return Envelope(
-        f"<m{i}@ankermoor.example.org>", "monitor@ankermoor.example.org", NOW, UNSUBSCRIBE
+        f"<m{i}@ankermoor.example.org>",
+        "monitor@ankermoor.example.org",
+        NOW,
+        "" if kind == "signin" else UNSUBSCRIBE,
     )
 
 
-def check_raw(raw: bytes, expected_subject: str, unsubscribe: str = UNSUBSCRIBE) -> None:
+def check_raw(raw: bytes, expected_subject: str, unsubscribe: str | None = UNSUBSCRIBE) -> None:
     """Every rule for the header block of one message, read from its raw bytes."""
     block = raw.split(b"\r\n\r\n", 1)[0]
     assert b"\r" not in block.replace(b"\r\n", b"") and b"\n" not in block.replace(b"\r\n", b"")
@@ -154,7 +173,10 @@ def check_raw(raw: bytes, expected_subject: str, unsubscribe: str = UNSUBSCRIBE)
             assert sep and re.fullmatch(r"[!-9;-~]+", name), line
             fields.append((name, value, line))
     names = [n.lower() for n, _, _ in fields]
-    assert names == EXPECTED_NAMES, names  # nothing injected, nothing lost, nothing twice
+    expected_names = (
+        EXPECTED_NAMES if unsubscribe else [n for n in EXPECTED_NAMES if "unsubscribe" not in n]
+    )
+    assert names == expected_names, names  # nothing injected, nothing lost, nothing twice
     for name, value, first in fields:
         assert re.fullmatch(r" \S(.*\S)?", value), (name, value)  # one space, then the value
         assert first.rstrip() != f"{name}:", f"{name} starts with a blank folded line"
@@ -162,8 +184,9 @@ def check_raw(raw: bytes, expected_subject: str, unsubscribe: str = UNSUBSCRIBE)
             assert not ENCODED_WORD.search(value), (name, value)
     values = {n.lower(): v[1:] for n, v, _ in fields}
     # RFC 2369 and RFC 8058, exactly.
-    assert values["list-unsubscribe"] == f"<{unsubscribe}>"
-    assert values["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
+    if unsubscribe:
+        assert values["list-unsubscribe"] == f"<{unsubscribe}>"
+        assert values["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
     assert values["auto-submitted"] == "auto-generated"
     # The subject decodes to the intended single line, and plain ASCII words are not encoded.
     subject = values["subject"]
@@ -178,7 +201,8 @@ def check_raw(raw: bytes, expected_subject: str, unsubscribe: str = UNSUBSCRIBE)
     msg = message_from_bytes(raw, policy=default_policy)
     assert isinstance(msg, EmailMessage)
     assert str(msg["Subject"]) == expected_subject
-    assert str(msg["List-Unsubscribe"]) == f"<{unsubscribe}>"
+    if unsubscribe:
+        assert str(msg["List-Unsubscribe"]) == f"<{unsubscribe}>"
     assert len(msg.get_all("To") or []) == 1 and not msg.get_all("Bcc")
 
 
@@ -198,7 +222,7 @@ def test_raw_headers_of_every_kind_over_smtp_and_in_eml_files(
         )
         try:
             for i, notice in enumerate(notices):
-                message = render(notice, _envelope(i))
+                message = render(notice, _envelope(i, notice.kind))
                 smtp.send(message, "monitor@ankermoor.example.org", notice.recipient)
                 files.send(message, "monitor@ankermoor.example.org", notice.recipient)
         finally:
@@ -206,11 +230,11 @@ def test_raw_headers_of_every_kind_over_smtp_and_in_eml_files(
         received = [r.raw for r in srv.handler.received]
     written = [p.read_bytes() for p in sorted((tmp_path / "outbox").glob("*.eml"))]
     assert len(received) == len(written) == len(notices) == len(KINDS)
-    expected = {subject_for(n) for n in notices}
+    expected = {subject_for(n): n.kind for n in notices}
     for raw in received + written:
         subject = str(message_from_bytes(raw, policy=default_policy)["Subject"])
         assert subject in expected
-        check_raw(raw, subject)
+        check_raw(raw, subject, None if expected[subject] == "signin" else UNSUBSCRIBE)
 
 
 def test_subject_folding_starts_on_the_subject_line_and_keeps_ascii_words_plain() -> None:

@@ -18,7 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-import monitor.web
+import alerts.rules
 from alerts import subscriptions
 from monitor.app import App
 from monitor.service import Service, collect_health
@@ -26,6 +26,7 @@ from monitor.store import Store
 from monitor.store.schema import NoticeRecord
 from monitor.web import PAGE_THREADS, create_app
 from tests.alerts_support import free_port, make_settings, store_mention
+from tests.auth_support import signed_in
 
 HEAD = "head@ankermoor.example.org"
 DPO = "dpo@fierte-trust.example.org"
@@ -118,6 +119,7 @@ def test_mention_ids_that_are_not_ids_are_404(tmp_path: Path, raw: str) -> None:
                 lambda: collect_health(settings, store, [], _now(), scheduler_alive=True),
             )
         )
+        web.cookies.update(signed_in(store, settings, _now())[0])
         r = web.get(f"/mentions/{raw}")
         assert r.status_code == 404 and "no such mention" in r.text
         assert web.get("/mentions/9223372036854775807").status_code == 404
@@ -133,23 +135,25 @@ def test_healthz_answers_while_slow_mention_pages_are_rendering(
     m, _ = store_mention(store, settings, title="Ankermoor fair", text="A fun day.", now=_now())
     started = threading.Semaphore(0)
     release = threading.Event()
-    real = monitor.web.rules.mention_facts
+    real = alerts.rules.mention_facts
 
     def slow_facts(*args: Any, **kwargs: Any) -> Any:
         started.release()
         release.wait(60)  # a page whose redaction and rendering takes "forever"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(monitor.web.rules, "mention_facts", slow_facts)
+    monkeypatch.setattr(alerts.rules, "mention_facts", slow_facts)
     app = create_app(
         settings, store, lambda: collect_health(settings, store, [], _now(), scheduler_alive=True)
     )
     # More slow pages at once than the server has worker threads (anyio's default is 40).
     many = 45
+    cookies = signed_in(store, settings, _now())[0]
     try:
         with _serve(app) as base, ThreadPoolExecutor(many) as pool:
             pages = [
-                pool.submit(httpx.get, f"{base}/mentions/{m.id}", timeout=120) for _ in range(many)
+                pool.submit(httpx.get, f"{base}/mentions/{m.id}", timeout=120, cookies=cookies)
+                for _ in range(many)
             ]
             try:
                 for _ in range(PAGE_THREADS):

@@ -29,6 +29,7 @@ from monitor.service import collect_health
 from monitor.store import Store
 from monitor.web import create_app
 from tests.alerts_support import free_port, make_settings, store_mention
+from tests.auth_support import signed_in
 
 PROVIDER = "breach@itprovider.example.com"
 
@@ -216,7 +217,8 @@ def test_mention_page_is_redacted(env: tuple[Settings, Store, str, Clock]) -> No
         urgent=False,
         now=clock.now,
     )
-    with httpx.Client(timeout=10) as http:
+    cookies = signed_in(store, settings, clock.now)[0]
+    with httpx.Client(timeout=10, cookies=cookies) as http:
         page = http.get(f"{base}/mentions/{m.id}")
         assert page.status_code == 200
         assert "07700 900123" not in page.text and "[phone removed]" in page.text
@@ -234,6 +236,6 @@ def test_mention_page_shows_the_author(env: tuple[Settings, Store, str, Clock]) 
         now=clock.now,
         author="@parent.bsky.social",
     )
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, cookies=signed_in(store, settings, clock.now)[0]) as http:
         page = http.get(f"{base}/mentions/{m.id}")
     assert page.status_code == 200 and "by @parent.bsky.social" in page.text

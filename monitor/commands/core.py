@@ -74,6 +74,15 @@ def check_config(app: App) -> None:
         )
         if not n:
             click.echo(f"  WARNING: {a.id}: nobody receives urgent alerts")
+    # The dashboard's sign-in cookie and links cross the network in the clear without https.
+    if s.web.host not in ("127.0.0.1", "::1", "localhost") and not (
+        s.web.public_base_url.startswith("https://")
+    ):
+        click.echo(
+            f"  WARNING: web.host is {s.web.host} (reachable from other machines) but "
+            f"web.public_base_url ({s.web.public_base_url}) is not https: sign-in links and "
+            "session cookies would travel unencrypted; serve the dashboard behind https"
+        )
 
 
 def _urgent_recipients(app: App, settings: Settings) -> dict[str, int]:

@@ -25,7 +25,7 @@ PENDING, SENT, DEAD, CANCELLED = "pending", "sent", "dead", "cancelled"
 
 @dataclass(frozen=True)
 class NewNotice:
-    kind: str  # urgent | provider | digest | confirm
+    kind: str  # urgent | provider | digest | confirm | signin
     academy_id: str
     scope: str
     recipient: str
@@ -93,22 +93,24 @@ def exists_for(tx: Tx, kind: str, academy_id: str, scope: str, recipient: str) -
     return bool(n)
 
 
-def add(tx: Tx, n: NewNotice, now: datetime, unsubscribe: TokenRow) -> bool:
+def add(tx: Tx, n: NewNotice, now: datetime, unsubscribe: TokenRow | None) -> bool:
     """Write a pending notice and the unsubscribe token its link carries, together; False (and
-    neither written) when the database already holds the notice (a concurrent writer won)."""
+    neither written) when the database already holds the notice (a concurrent writer won). A
+    sign-in email has no unsubscribe link (None)."""
     session = tx.session
     try:
         with session.begin_nested():
-            session.add(
-                TokenRecord(
-                    token_hash=unsubscribe.token_hash,
-                    purpose=unsubscribe.purpose,
-                    subscriber_id=unsubscribe.subscriber_id,
-                    created_at=unsubscribe.created_at,
-                    expires_at=unsubscribe.expires_at,
-                    used_at=None,
+            if unsubscribe is not None:
+                session.add(
+                    TokenRecord(
+                        token_hash=unsubscribe.token_hash,
+                        purpose=unsubscribe.purpose,
+                        subscriber_id=unsubscribe.subscriber_id,
+                        created_at=unsubscribe.created_at,
+                        expires_at=unsubscribe.expires_at,
+                        used_at=None,
+                    )
                 )
-            )
             session.add(
                 NoticeRecord(
                     kind=n.kind,
@@ -136,7 +138,8 @@ def add(tx: Tx, n: NewNotice, now: datetime, unsubscribe: TokenRow) -> bool:
 def claim(tx: Tx, now: datetime, lease_until: datetime) -> Claim | None:
     """Take the next due notice (urgent and provider first) and push its next attempt to
     `lease_until`, counting the attempt; None when nothing is due."""
-    first = case((NoticeRecord.kind.in_(("urgent", "provider")), 0), else_=1)
+    # A sign-in link expires in minutes: it goes first too.
+    first = case((NoticeRecord.kind.in_(("urgent", "provider", "signin")), 0), else_=1)
     q = (
         select(NoticeRecord)
         .where(NoticeRecord.status == PENDING, NoticeRecord.next_attempt_at <= now)

@@ -11,22 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.dedup import SIMHASH_NEAR
 from monitor.models import Assessment, Mention
+from monitor.roles import Role, Viewer
+from monitor.store import audit as audit_rows
 from monitor.store import mentions as mention_rows
 from monitor.store import sources as source_rows
 from monitor.store import state as service_state
+from monitor.store import users as user_rows
+from monitor.store.audit import AuditEntry, AuditRow
 from monitor.store.engine import ensure_current, make_engine, migrate
 from monitor.store.leases import Leases
 from monitor.store.mentions import Candidate, assessment_from_record
 from monitor.store.schema import SourceRecord
 from monitor.store.sources import SourceRow
 from monitor.store.state import ACADEMY_ADDED
+from monitor.store.users import ApiTokenRow, UserRow, WebSession
 from monitor.values import SourceState
 
 # Re-exported from their old home here: the row types and helpers moved to their own modules.
@@ -114,6 +119,87 @@ class Tx:
         return source_rows.failed(
             self.session, key, reason, now, next_check, status=status, advice=advice
         )
+
+    # --- workspace: users, sign-in, sessions, API tokens (monitor/store/users.py) and the
+    # append-only audit log (monitor/store/audit.py). There is no method that changes or
+    # deletes an audit row, on purpose.
+
+    def audit(self, entry: AuditEntry) -> int:
+        """Append one entry to the audit log; its id."""
+        return audit_rows.append(self.session, entry)
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRow]:
+        return audit_rows.read(
+            self.session, since=since, until=until, actor=actor, action=action, limit=limit
+        )
+
+    def user(self, email: str) -> UserRow | None:
+        return user_rows.find(self.session, email)
+
+    def user_by_id(self, user_id: int) -> UserRow | None:
+        return user_rows.get(self.session, user_id)
+
+    def users(self) -> list[UserRow]:
+        return user_rows.list_users(self.session)
+
+    def add_user(self, email: str, name: str, now: datetime) -> tuple[UserRow, bool]:
+        return user_rows.add(self.session, email, name, now)
+
+    def remove_user(self, email: str) -> bool:
+        return user_rows.remove(self.session, email)
+
+    def grant_role(self, user_id: int, academy_id: str, role: Role) -> bool:
+        return user_rows.grant(self.session, user_id, academy_id, role)
+
+    def revoke_role(self, user_id: int, academy_id: str, role: Role) -> bool:
+        return user_rows.revoke(self.session, user_id, academy_id, role)
+
+    def viewer(self, user_id: int) -> Viewer | None:
+        return user_rows.viewer(self.session, user_id)
+
+    def add_login_link(
+        self, user_id: int, hashed: str, next_path: str, now: datetime, expires: datetime
+    ) -> None:
+        user_rows.add_login_link(self.session, user_id, hashed, next_path, now, expires)
+
+    def login_link_state(self, hashed: str, now: datetime) -> str:
+        return user_rows.login_link_state(self.session, hashed, now)
+
+    def consume_login_link(self, hashed: str, now: datetime) -> tuple[int, str] | None:
+        return user_rows.consume_login_link(self.session, hashed, now)
+
+    def create_web_session(
+        self, hashed: str, user_id: int, now: datetime, idle_minutes: int, csrf_secret: str
+    ) -> None:
+        user_rows.create_session(self.session, hashed, user_id, now, idle_minutes, csrf_secret)
+
+    def touch_web_session(
+        self, hashed: str, now: datetime, max_age: timedelta
+    ) -> WebSession | None:
+        return user_rows.touch_session(self.session, hashed, now, max_age)
+
+    def end_web_session(self, hashed: str) -> bool:
+        return user_rows.end_session(self.session, hashed)
+
+    def add_api_token(self, user_id: int, hashed: str, name: str, now: datetime) -> int:
+        return user_rows.add_api_token(self.session, user_id, hashed, name, now)
+
+    def revoke_api_tokens(self, user_id: int, name: str, now: datetime) -> int:
+        return user_rows.revoke_api_tokens(self.session, user_id, name, now)
+
+    def api_token_user(self, hashed: str, now: datetime) -> int | None:
+        return user_rows.api_token_user(self.session, hashed, now)
+
+    def api_tokens(self) -> list[ApiTokenRow]:
+        return user_rows.list_api_tokens(self.session)
 
 
 class Store:
@@ -257,3 +343,23 @@ class Store:
         """Delete mentions first seen before `cutoff` (unless kept) and what derives from them."""
         with self.session() as session:
             return mention_rows.purge_before(session, cutoff)
+
+    # --- audit log (monitor/store/audit.py): append and read only -----------------------------
+
+    def audit(self, entry: AuditEntry) -> int:
+        with self.transaction() as tx:
+            return tx.audit(entry)
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRow]:
+        with self.transaction() as tx:
+            return tx.audit_entries(
+                since=since, until=until, actor=actor, action=action, limit=limit
+            )

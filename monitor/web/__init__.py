@@ -13,8 +13,6 @@ own, so however many slow pages are in flight, /healthz and the links still get 
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from alerts import rules, subscriptions
+from alerts import subscriptions
 from alerts.subscriptions import Outcome
 from alerts.tokens import Purpose, TokenState
 from monitor.clock import Clock, system_clock
@@ -38,9 +36,6 @@ from monitor.store import Store
 TEMPLATES = Path(__file__).parent / "templates"
 # Mention pages redact and render (CPU); at most this many at once, on threads of their own.
 PAGE_THREADS = 4
-# A mention id: a positive integer that fits a signed 64-bit column (anything else is a 404).
-_ID = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_ID = 2**63 - 1
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -189,33 +184,16 @@ def create_app(
             "Press the button to stop receiving these emails from Mention Monitor.",
         )
 
-    def _mention_page(mention_id: int) -> Response:
-        row = store.mention(mention_id)
-        if row is None:
-            return _message("Not found", "There is no such mention.", status=404)
-        m, a = row
-        facts = rules.mention_facts(m, a, settings.web.public_base_url)
-        return _page(
-            "mention.html",
-            title=facts.title,
-            m=facts,
-            severity=a.severity.value if a else "not assessed",
-        )
-
-    async def mention(request: Request) -> Response:
-        # Until the dashboard exists: the mention, redacted like the emails, so an unauthenticated
-        # page never shows more than an email did.
-        raw = request.path_params["mention_id"]
-        if not _ID.fullmatch(raw) or int(raw) > _MAX_ID:
-            return _message("Not found", "There is no such mention.", status=404)
-        return await anyio.to_thread.run_sync(
-            functools.partial(_mention_page, int(raw)), limiter=_page_limiter()
-        )
-
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/confirm", confirm, methods=["GET", "POST"]),
         Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
-        Route("/mentions/{mention_id}", mention, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    # --- the workspace (issue 12): sign-in, sessions and the signed-in pages -------------------
+    from monitor.web import auth, pages
+
+    sign_in = auth.Auth(settings, store, clock, _page)
+    routes += sign_in.routes() + pages.routes(settings, store, clock, _page, _page_limiter)
+    app = Starlette(routes=routes)
+    app.state.auth = sign_in  # require_viewer(request) and the others find it here
+    return app
