@@ -336,6 +336,7 @@ def dead_letters(tx: Tx, academy_id: str, tz_name: str, limit: int = 20) -> list
         "provider": "provider notice",
         "digest": "digest",
         "confirm": "confirmation email",
+        "breach_reminder": "breach decision reminder",
     }
     return [
         f"{names.get(r.kind, r.kind)} of {short_time(r.created_at, tz_name)} (outbox #{r.id}): "

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from alerts import headers
 from alerts.notice import (
+    BreachReminderContent,
     ConfirmContent,
     DigestContent,
     Envelope,
@@ -59,6 +60,8 @@ def subject_for(notice: Notice) -> str:
         d = c.digest_date
         count = "nothing found" if c.total == 0 else f"{c.total} mention{'s' * (c.total != 1)}"
         subject = f"Daily digest for {name}, {d:%a} {d.day} {d:%b %Y}: {count}"
+    elif isinstance(c, BreachReminderContent):
+        subject = f"Breach decision due within 24 hours: incident {c.incident_id} at {name}"
     else:
         subject = "Please confirm: breach notifications from Mention Monitor"
     return header_text(subject)
@@ -125,6 +128,8 @@ def _template_name(notice: Notice) -> str:
         return "digest"
     if isinstance(c, ConfirmContent):
         return "confirm"
+    if isinstance(c, BreachReminderContent):
+        return "breach_reminder"
     raise TypeError(f"unknown notice content {type(c).__name__}")
 
 
