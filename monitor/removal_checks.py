@@ -102,7 +102,7 @@ def check_url(client: GuardedClient, url: str, mention_text: str) -> CheckResult
     try:
         resp = client.get(url, respect_robots=True, max_body_bytes=MAX_PAGE_BYTES)
     except HTTPStatusError as exc:
-        if exc.status is None:
+        if not exc.status:
             return CheckResult(Outcome.ERROR, None, exc.reason)
         return judge_status(exc.status)
     except FetchError as exc:
