@@ -22,12 +22,14 @@ from alerts.notice import (
     Envelope,
     HealthLine,
     Notice,
+    OpenRemoval,
     SourceCount,
 )
 from alerts.render import render
 from monitor.config import AcademyConfig, Settings
 from monitor.health import SourceHealth
 from monitor.models import Assessment, Mention
+from monitor.removals import STILL_OPEN_AFTER, still_open
 from monitor.scoring import taxonomy
 from monitor.store import Store
 from monitor.store import notices as notice_rows
@@ -122,6 +124,7 @@ def build_digest(
     retention_days: int = 90,
     since_added: bool = False,
     alert_problems: Sequence[str] = (),
+    open_removals: Sequence[OpenRemoval] = (),
 ) -> DigestContent:
     """Stories grouped by their most serious category (syndicated copies folded into one),
     benign mentions summarised, counts per source, and the monitoring health."""
@@ -211,7 +214,33 @@ def build_digest(
         not_checked=not_checked,
         since_added=since_added,
         alert_problems=tuple(alert_problems),
+        open_removals=tuple(open_removals),
     )
+
+
+def open_removals(store: Store, academy_id: str, at: datetime, base_url: str) -> list[OpenRemoval]:
+    """The academy's removal requests still open (not confirmed removed) more than 7 days at
+    `at` (the digest's slot), oldest first."""
+    out = []
+    for r in store.removals(
+        open_only=True, academy=academy_id, reported_before=at - STILL_OPEN_AFTER
+    ):
+        if not still_open(r.status, r.reported_at, at):
+            continue
+        out.append(
+            OpenRemoval(
+                mention_id=r.mention_id,
+                where=f"Reported to {r.platform}"
+                if r.platform
+                else "Asked the poster to remove it",
+                reference=r.reference or "",
+                reported_at=r.reported_at,
+                status=r.status,
+                days_open=(at - r.reported_at).days,
+                dashboard_url=rules.dashboard_url(base_url, r.mention_id),
+            )
+        )
+    return out
 
 
 # --- with the store ---------------------------------------------------------------------------
@@ -259,6 +288,7 @@ def content_for(
         retention_days=settings.retention.mention_days,
         since_added=since_added,
         alert_problems=alert_problems,
+        open_removals=open_removals(store, academy.id, window[1], settings.web.public_base_url),
     )
 
 

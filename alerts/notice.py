@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar, Union
 
-Kind = Literal["urgent", "provider", "digest", "confirm", "signin"]
-KINDS: tuple[str, ...] = ("urgent", "provider", "digest", "confirm", "signin")
+Kind = Literal["urgent", "provider", "digest", "confirm", "signin", "breach_reminder"]
+KINDS: tuple[str, ...] = ("urgent", "provider", "digest", "confirm", "signin", "breach_reminder")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,19 @@ class HealthLine:
 
 
 @dataclass(frozen=True)
+class OpenRemoval:
+    """A removal request open for more than 7 days (the digest's "still open" section)."""
+
+    mention_id: int
+    where: str  # "Reported to <platform>" or "Asked the poster to remove it"
+    reference: str
+    reported_at: datetime
+    status: str  # open | gone_once
+    days_open: int
+    dashboard_url: str
+
+
+@dataclass(frozen=True)
 class DigestContent:
     digest_date: date
     window_start: datetime
@@ -127,6 +140,8 @@ class DigestContent:
     since_added: bool = False  # the window starts when the academy was added (first digest)
     # Nobody receives urgent alerts, or urgent mentions reached nobody (alerts.reach lines).
     alert_problems: tuple[str, ...] = ()
+    # Removal requests (policy 11.2) still open after 7 days.
+    open_removals: tuple[OpenRemoval, ...] = ()
 
     @property
     def sources_working(self) -> int:
@@ -153,7 +168,25 @@ class SigninContent:
     expires_at: datetime
 
 
-Content = UrgentContent | ProviderContent | DigestContent | ConfirmContent | SigninContent
+@dataclass(frozen=True)
+class BreachReminderContent:
+    """To the DPO, 24 hours before an undecided incident's ICO deadline. No mention text."""
+
+    incident_id: str
+    first_seen_at: datetime
+    deadline: datetime
+    found: tuple[Found, ...]
+    dashboard_url: str  # the mention's page, or the dashboard when the mention is gone
+
+
+Content = (
+    UrgentContent
+    | ProviderContent
+    | DigestContent
+    | ConfirmContent
+    | SigninContent
+    | BreachReminderContent
+)
 
 
 @dataclass(frozen=True)
@@ -197,7 +230,13 @@ def _encode(v: Any) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         out = {f.name: _encode(getattr(v, f.name)) for f in dataclasses.fields(v)}
         if isinstance(
-            v, UrgentContent | ProviderContent | DigestContent | ConfirmContent | SigninContent
+            v,
+            UrgentContent
+            | ProviderContent
+            | DigestContent
+            | ConfirmContent
+            | SigninContent
+            | BreachReminderContent,
         ):
             out["__type__"] = type(v).__name__
         return out
@@ -210,7 +249,14 @@ def _encode(v: Any) -> Any:
 
 _CONTENT_TYPES: dict[str, type] = {
     c.__name__: c
-    for c in (UrgentContent, ProviderContent, DigestContent, ConfirmContent, SigninContent)
+    for c in (
+        UrgentContent,
+        ProviderContent,
+        DigestContent,
+        ConfirmContent,
+        SigninContent,
+        BreachReminderContent,
+    )
 }
 
 

@@ -357,6 +357,7 @@ def dead_letters(tx: Tx, academy_id: str, tz_name: str, limit: int = 20) -> list
         "digest": "digest",
         "confirm": "confirmation email",
         "signin": "sign-in email",
+        "breach_reminder": "breach decision reminder",
     }
     return [
         f"{names.get(r.kind, r.kind)} of {short_time(r.created_at, tz_name)} (outbox #{r.id}): "

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from alerts import headers
 from alerts.notice import (
+    BreachReminderContent,
     ConfirmContent,
     DigestContent,
     Envelope,
@@ -62,6 +63,8 @@ def subject_for(notice: Notice) -> str:
         subject = f"Daily digest for {name}, {d:%a} {d.day} {d:%b %Y}: {count}"
     elif isinstance(c, SigninContent):
         subject = "Your sign-in link for Mention Monitor"
+    elif isinstance(c, BreachReminderContent):
+        subject = f"Breach decision due within 24 hours: incident {c.incident_id} at {name}"
     else:
         subject = "Please confirm: breach notifications from Mention Monitor"
     return header_text(subject)
@@ -130,6 +133,8 @@ def _template_name(notice: Notice) -> str:
         return "confirm"
     if isinstance(c, SigninContent):
         return "signin"
+    if isinstance(c, BreachReminderContent):
+        return "breach_reminder"
     raise TypeError(f"unknown notice content {type(c).__name__}")
 
 

@@ -9,6 +9,8 @@ from monitor import __version__
 from monitor.app import App
 from monitor.clock import system_clock
 from monitor.commands import alerts, core, data, demo, scoring, service, users
+from monitor.commands import breaches as breach_commands
+from monitor.commands import removals as removal_commands
 from monitor.commands.check_source import check_source
 from monitor.commands.output import fail
 from monitor.store import StoreError
@@ -62,6 +64,8 @@ for command in [
     *demo.COMMANDS,
     *alerts.COMMANDS,
     *users.COMMANDS,
+    *removal_commands.COMMANDS,
+    *breach_commands.COMMANDS,
 ]:
     cli.add_command(command)
 

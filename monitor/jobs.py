@@ -207,8 +207,41 @@ def purge_expired(ctx: JobContext) -> int:
     return n
 
 
+# --- removal tracking and the breach log (issue 12) --------------------------------------------
+
+
+def _http_client(ctx: JobContext) -> GuardedClient:
+    """The process's guarded client (the runner's, when it was built), without the scorer."""
+    with ctx._lock:
+        if ctx.client_ is None:
+            from monitor.app import client_config
+            from sources.http import GuardedClient
+
+            ctx.client_ = GuardedClient(client_config(ctx.settings))
+        return ctx.client_
+
+
+def check_removals(ctx: JobContext) -> int:
+    """Re-check the URLs of the removal requests that are due (monitor/removal_checks.py)."""
+    from monitor.removal_checks import check_due
+
+    done = check_due(ctx.store, _http_client(ctx), ctx.now)
+    if done:
+        log.info("removal requests checked", extra={"checked": len(done)})
+    return len(done)
+
+
+def remind_breach_deadlines(ctx: JobContext) -> int:
+    """Queue the DPO's reminder for incidents 24 hours from their deadline with no decision."""
+    from alerts.breaches import enqueue_breach_reminders
+
+    return enqueue_breach_reminders(ctx.store, ctx.settings, ctx.now())
+
+
 __all__ = [
     "JobContext",
+    "check_removals",
+    "remind_breach_deadlines",
     "dispatch_outbox",
     "due_source_keys",
     "poll_source",

@@ -22,6 +22,8 @@ class Jobs:
     digests: Callable[[], object]
     purge: Callable[[], object]
     health: Callable[[], object]
+    removals: Callable[[], object] | None = None  # re-check removal requests' URLs
+    breach_reminders: Callable[[], object] | None = None  # DPO reminders before the ICO deadline
 
 
 def make_scheduler(
@@ -45,4 +47,9 @@ def make_scheduler(
     every(jobs.digests, 60, "digests")
     every(jobs.purge, 6 * 3600, "retention_purge")
     every(jobs.health, 300, "health_summary")
+    # Each request has its own next check (12 h, jittered); this only looks for due ones.
+    if jobs.removals is not None:
+        every(jobs.removals, 600, "check_removals")
+    if jobs.breach_reminders is not None:
+        every(jobs.breach_reminders, 300, "remind_breach_deadlines")
     return sched

@@ -213,6 +213,12 @@ class Service:
     def purge(self) -> int:
         return jobs.purge_expired(self.jobs)
 
+    def check_removals(self) -> int:
+        return jobs.check_removals(self.jobs)
+
+    def remind_breaches(self) -> int:
+        return jobs.remind_breach_deadlines(self.jobs)
+
     def log_health(self) -> None:
         h = self.health()
         fields = {
@@ -264,11 +270,18 @@ class Service:
                 self._start_web()
             log.info("service started (web only: jobs run in `mention-monitor worker`)")
             return
+        tick, dispatch, digests, purge, health = map(
+            _store_guarded,
+            (self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health),
+        )
         every = Jobs(
-            *map(
-                _store_guarded,
-                (self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health),
-            )
+            tick,
+            dispatch,
+            digests,
+            purge,
+            health,
+            removals=_store_guarded(self.check_removals),
+            breach_reminders=_store_guarded(self.remind_breaches),
         )
         self._scheduler = make_scheduler(
             every,

@@ -12,7 +12,9 @@ Tasks (each a thin async wrapper that runs the plain job in a thread):
   (monitor/store/leases.py), which expires when its holder dies; Procrastinate's `lock` is not
   used, since a killed worker's job would keep it until the stalled-job sweeper runs.
 - `dispatch_outbox` (periodic, every 10 s, and deferred right after a poll that stored
-  something), `send_digests` (every minute), `purge_expired` (every 6 hours).
+  something), `send_digests` (every minute), `purge_expired` (every 6 hours),
+  `check_removals` (every 10 minutes: removal requests whose URL is due for a re-check),
+  `remind_breach_deadlines` (every 5 minutes: the DPO's reminder, once per incident).
 - `sweep_stalled` (every minute): jobs of workers that stopped sending heartbeats (killed) are
   marked failed; every job here is periodic or re-queued by a tick, so none needs a retry.
   `clean_jobs` (hourly) deletes finished jobs older than an hour.
@@ -155,6 +157,21 @@ def make_app(
     @app.task(name="purge_expired", queue="ticks", queueing_lock="purge_expired")
     async def purge_expired(timestamp: int) -> None:
         await in_thread(jobs.purge_expired, proc.ctx())
+
+    @app.periodic(cron="*/10 * * * *", periodic_id="check_removals")
+    @app.task(name="check_removals", queue="ticks", queueing_lock="check_removals")
+    async def check_removals(timestamp: int) -> None:
+        await in_thread(jobs.check_removals, proc.ctx())
+
+    @app.periodic(cron="*/5 * * * *", periodic_id="remind_breach_deadlines")
+    @app.task(
+        name="remind_breach_deadlines",
+        queue="alerts",
+        queueing_lock="remind_breach_deadlines",
+        priority=TICK,
+    )
+    async def remind_breach_deadlines(timestamp: int) -> None:
+        await in_thread(jobs.remind_breach_deadlines, proc.ctx())
 
     @app.periodic(cron="* * * * *", periodic_id="sweep_stalled")
     @app.task(name="sweep_stalled", queue="ticks", queueing_lock="sweep_stalled", priority=TICK)

@@ -20,6 +20,7 @@ from alerts import rules
 from alerts.digest import build_digest
 from alerts.notice import (
     KINDS,
+    BreachReminderContent,
     ConfirmContent,
     Envelope,
     Found,
@@ -138,6 +139,25 @@ def every_kind(title: str, academy_name: str) -> list[Notice]:
     )
     notices.append(
         Notice("signin", "", academy_name, "head@ankermoor.example.org", "s", None, signin)
+    )
+    incident = rules.new_incident(m)
+    reminder = BreachReminderContent(
+        incident_id=incident.id,
+        first_seen_at=incident.opened_at,
+        deadline=incident.ico_deadline,
+        found=(Found("data_leak", "Personal data"),),
+        dashboard_url="https://monitor.example.org/mentions/7",
+    )
+    notices.append(
+        Notice(
+            "breach_reminder",
+            "ankermoor",
+            academy_name,
+            "dpo@fierte-trust.example.org",
+            incident.id,
+            7,
+            reminder,
+        )
     )
     return [dataclasses.replace(n, academy_name=academy_name) for n in notices]
 

@@ -25,7 +25,7 @@ PENDING, SENT, DEAD, CANCELLED = "pending", "sent", "dead", "cancelled"
 
 @dataclass(frozen=True)
 class NewNotice:
-    kind: str  # urgent | provider | digest | confirm | signin
+    kind: str  # urgent | provider | digest | confirm | signin | breach_reminder
     academy_id: str
     scope: str
     recipient: str
@@ -139,7 +139,9 @@ def claim(tx: Tx, now: datetime, lease_until: datetime) -> Claim | None:
     """Take the next due notice (urgent and provider first) and push its next attempt to
     `lease_until`, counting the attempt; None when nothing is due."""
     # A sign-in link expires in minutes: it goes first too.
-    first = case((NoticeRecord.kind.in_(("urgent", "provider", "signin")), 0), else_=1)
+    first = case(
+        (NoticeRecord.kind.in_(("urgent", "provider", "signin", "breach_reminder")), 0), else_=1
+    )
     q = (
         select(NoticeRecord)
         .where(NoticeRecord.status == PENDING, NoticeRecord.next_attempt_at <= now)

@@ -20,7 +20,9 @@ from monitor.dedup import SIMHASH_NEAR
 from monitor.models import Assessment, Mention
 from monitor.roles import Role, Viewer
 from monitor.store import audit as audit_rows
+from monitor.store import breaches as breach_rows
 from monitor.store import mentions as mention_rows
+from monitor.store import removals as removal_rows
 from monitor.store import sources as source_rows
 from monitor.store import state as service_state
 from monitor.store import users as user_rows
@@ -362,4 +364,88 @@ class Store:
         with self.transaction() as tx:
             return tx.audit_entries(
                 since=since, until=until, actor=actor, action=action, limit=limit
+            )
+
+    # --- removal tracking and the breach log (monitor/store/removals.py, breaches.py) ---------
+
+    def add_removal(self, new: removal_rows.NewRemoval, now: datetime) -> removal_rows.RemovalRow:
+        """A new removal request, open and due for its first check now."""
+        with self.session() as session:
+            return removal_rows.add(session, new, now)
+
+    def removal(self, removal_id: int) -> removal_rows.RemovalRow | None:
+        with self.session() as session:
+            return removal_rows.get(session, removal_id)
+
+    def removals(
+        self,
+        *,
+        open_only: bool = False,
+        academy: str | None = None,
+        mention_id: int | None = None,
+        reported_before: datetime | None = None,
+    ) -> list[removal_rows.RemovalRow]:
+        """Removal requests, oldest first; `open_only` leaves out the confirmed removed."""
+        with self.session() as session:
+            return removal_rows.list_removals(
+                session,
+                open_only=open_only,
+                academy=academy,
+                mention_id=mention_id,
+                reported_before=reported_before,
+            )
+
+    def due_removals(self, now: datetime, limit: int = 100) -> list[removal_rows.RemovalRow]:
+        with self.session() as session:
+            return removal_rows.due(session, now, limit)
+
+    def record_removal_check(
+        self,
+        check: removal_rows.RemovalCheckRow,
+        *,
+        status: str,
+        first_gone_at: datetime | None,
+        removed_at: datetime | None,
+        next_check_at: datetime | None,
+    ) -> removal_rows.RemovalRow | None:
+        """Log a check and move its request on, in one transaction; None if the request is gone."""
+        with self.session() as session:
+            return removal_rows.record_check(
+                session,
+                check,
+                status=status,
+                first_gone_at=first_gone_at,
+                removed_at=removed_at,
+                next_check_at=next_check_at,
+            )
+
+    def removal_checks(self, removal_ids: Sequence[int]) -> list[removal_rows.RemovalCheckRow]:
+        with self.session() as session:
+            return removal_rows.checks(session, removal_ids)
+
+    def add_breach_decision(self, d: breach_rows.BreachDecision) -> breach_rows.BreachDecision:
+        """Append the DPO's decision (UnknownIncident when there is no such incident)."""
+        with self.session() as session:
+            return breach_rows.add(session, d)
+
+    def breach_decisions(
+        self, incident_ids: Sequence[str] | None = None
+    ) -> list[breach_rows.BreachDecision]:
+        with self.session() as session:
+            return breach_rows.decisions(session, incident_ids)
+
+    def decided_incidents(self, incident_ids: Sequence[str]) -> set[str]:
+        with self.session() as session:
+            return breach_rows.decided_ids(session, incident_ids)
+
+    def breach_incidents(
+        self,
+        *,
+        academy: str | None = None,
+        opened_since: datetime | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[breach_rows.IncidentFacts]:
+        with self.session() as session:
+            return breach_rows.incidents(
+                session, academy=academy, opened_since=opened_since, ids=ids
             )

@@ -346,3 +346,68 @@ class AuditRecord(Base):
     target: Mapped[str] = mapped_column(String(400), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     client: Mapped[str] = mapped_column(String(200), default="")
+
+
+# --- removal tracking and the breach log (issue 12, policy 11.2 and UK GDPR Art. 33(5)) ---------
+
+
+class RemovalRecord(Base):
+    """A request to take a mention down: reported to the platform, or asked of the poster.
+
+    The URL is re-checked through the guarded client (monitor/removals.py decides what a check
+    means); `status` runs open -> gone_once -> removed, and back to open when the content comes
+    back between two "gone" checks. Erasing the mention erases its removal requests.
+    """
+
+    __tablename__ = "removals"
+    __table_args__ = (Index("ix_removal_due", "status", "next_check_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), index=True
+    )
+    academy_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(30))  # reported_to_platform | requested_from_poster
+    platform: Mapped[str | None] = mapped_column(String(200))  # where it was reported
+    reference: Mapped[str | None] = mapped_column(String(500))  # the platform's report reference
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|gone_once|removed
+    first_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RemovalCheckRecord(Base):
+    """One re-check of a removal request's URL: when, the HTTP status, and what it meant."""
+
+    __tablename__ = "removal_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    removal_id: Mapped[int] = mapped_column(
+        ForeignKey("removals.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10))  # gone | present | error
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class BreachDecisionRecord(Base):
+    """The DPO's decision on an incident (report to the ICO or not, and why). Appended only: a
+    later decision supersedes an earlier one, and the history stays."""
+
+    __tablename__ = "breach_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    report_to_ico: Mapped[bool] = mapped_column(Boolean)
+    reasoning: Mapped[str] = mapped_column(Text)
+    people_told: Mapped[list[str]] = mapped_column(JSON)
+    timeline: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # [{"at": iso, "what": text}]
+    decided_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

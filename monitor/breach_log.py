@@ -1,0 +1,64 @@
+"""The breach log with the store: the typed functions the DPO's page and the `breaches` command
+call. Reading builds the entries of monitor/breaches.py (the 72-hour clock, the decision in
+force, the history); deciding appends a decision (monitor/store/breaches.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from monitor.breaches import BreachEntry, entries
+from monitor.store import Store
+from monitor.store.breaches import BreachDecision, TimelineEntry, UnknownIncident
+
+
+def breach_log(
+    store: Store,
+    now: datetime,
+    *,
+    academy: str | None = None,
+    since: datetime | None = None,
+    incident_id: str | None = None,
+) -> list[BreachEntry]:
+    """Every incident (newest first), each with its clock read at `now` and its decisions."""
+    incidents = store.breach_incidents(
+        academy=academy, opened_since=since, ids=[incident_id] if incident_id else None
+    )
+    decisions = store.breach_decisions([i.id for i in incidents]) if incidents else []
+    return entries(incidents, decisions, now)
+
+
+def record_decision(
+    store: Store,
+    incident_id: str,
+    *,
+    report_to_ico: bool,
+    reasoning: str,
+    people_told: Sequence[str],
+    timeline: Sequence[TimelineEntry],
+    decided_by: str,
+    now: datetime,
+) -> BreachDecision:
+    """Append the DPO's decision on an incident (it supersedes any earlier one, which is kept).
+    ValueError with a one-line reason for an unknown incident or a missing reasoning."""
+    if not reasoning.strip():
+        raise ValueError("give the reasoning for the decision")
+    if "@" not in decided_by:
+        raise ValueError("give the email address of who decided")
+    decision = BreachDecision(
+        incident_id=incident_id,
+        report_to_ico=report_to_ico,
+        reasoning=reasoning.strip(),
+        people_told=tuple(p.strip() for p in people_told if p.strip()),
+        timeline=tuple(sorted(timeline, key=lambda e: e.at)),
+        decided_by=decided_by.strip().lower(),
+        decided_at=now,
+    )
+    # audit: phase 2 records tx.audit(AuditEntry(action="breach.decide", target=incident_id)).
+    try:
+        return store.add_breach_decision(decision)
+    except UnknownIncident:
+        raise ValueError(f"no incident {incident_id}") from None
+
+
+__all__ = ["breach_log", "record_decision"]
