@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import anyio
 import anyio.to_thread
@@ -28,6 +28,7 @@ from monitor.roles import Viewer
 from monitor.store import Store
 from monitor.store.audit import AuditEntry
 from monitor.web.auth import actor, client_of, page_context, require_form, require_viewer
+from monitor.web.panels import Panel
 
 # A mention id: a positive integer that fits a signed 64-bit column (anything else is a 404).
 _ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -61,6 +62,7 @@ def routes(
     clock: Clock,
     page: Page,
     limiter: Callable[[], anyio.CapacityLimiter],
+    panels: Sequence[Panel] = (),
 ) -> list[Route]:
     def not_found(request: Request, viewer: Viewer) -> HTMLResponse:
         return page(
@@ -152,6 +154,7 @@ def routes(
             severity=a.severity.value if a else "not assessed",
             full={"title": m.title, "text": m.text} if reveal else None,
             can_reveal=viewer.can_reveal(m.organisation),
+            sections=[s for s in (panel(request, viewer, m, a) for panel in panels) if s],
             **page_context(request, viewer),
         )
 
