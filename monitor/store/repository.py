@@ -18,15 +18,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.dedup import SIMHASH_NEAR
 from monitor.models import Assessment, Mention
+from monitor.store import inbox as inbox_rows
 from monitor.store import mentions as mention_rows
 from monitor.store import sources as source_rows
 from monitor.store import state as service_state
+from monitor.store import triage as triage_rows
 from monitor.store.engine import ensure_current, make_engine, migrate
+from monitor.store.inbox import InboxPage, InboxQuery, MentionDetail
 from monitor.store.leases import Leases
 from monitor.store.mentions import Candidate, assessment_from_record
 from monitor.store.schema import SourceRecord
 from monitor.store.sources import SourceRow
 from monitor.store.state import ACADEMY_ADDED
+from monitor.store.triage import MuteRow, TimelineEvent, TriageResult
+from monitor.triage import Command as TriageCommand
+from monitor.triage import CorrectCategories, MarkNotAboutUs
 from monitor.values import SourceState
 
 # Re-exported from their old home here: the row types and helpers moved to their own modules.
@@ -114,6 +120,39 @@ class Tx:
         return source_rows.failed(
             self.session, key, reason, now, next_check, status=status, advice=advice
         )
+
+    # --- triage (monitor/store/triage.py) ---------------------------------------------------
+
+    def triage(
+        self, mention_id: int, command: TriageCommand, actor: str, at: datetime
+    ) -> TriageResult:
+        """Apply one triage command (status, owner, note, mute…) and append its timeline event;
+        TriageError when it is refused, and then nothing is written."""
+        # audit: AUTH's `self.audit(AuditEntry(...))` for a status change goes here in phase 2.
+        return triage_rows.apply(self.session, mention_id, command, actor, at)
+
+    def correct(
+        self,
+        mention_id: int,
+        command: MarkNotAboutUs | CorrectCategories,
+        actor: str,
+        at: datetime,
+    ) -> TriageResult:
+        """ "Not about us" / "wrong categories": the triage event and the corrected categories
+        (and, from phase 2, the labelled example for retraining)."""
+        return triage_rows.correct(self.session, mention_id, command, actor, at)
+
+    def timeline(self, mention_id: int) -> list[TimelineEvent]:
+        return triage_rows.timeline(self.session, mention_id)
+
+    def inbox(self, query: InboxQuery) -> InboxPage:
+        return inbox_rows.inbox(self.session, query)
+
+    def mention_detail(self, mention_id: int) -> MentionDetail | None:
+        return inbox_rows.mention_detail(self.session, mention_id)
+
+    def mutes(self, academies: Sequence[str]) -> list[MuteRow]:
+        return triage_rows.list_mutes(self.session, academies)
 
 
 class Store:
@@ -257,3 +296,14 @@ class Store:
         """Delete mentions first seen before `cutoff` (unless kept) and what derives from them."""
         with self.session() as session:
             return mention_rows.purge_before(session, cutoff)
+
+    # --- triage and the inbox (monitor/store/triage.py, inbox.py) ---------------------------
+
+    def inbox(self, query: InboxQuery) -> InboxPage:
+        """One page of the inbox with counts per status (monitor/store/inbox.py)."""
+        with self.session() as session:
+            return inbox_rows.inbox(session, query)
+
+    def mention_detail(self, mention_id: int) -> MentionDetail | None:
+        with self.session() as session:
+            return inbox_rows.mention_detail(session, mention_id)
