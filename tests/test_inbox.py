@@ -81,10 +81,12 @@ def test_triage_round_trip_and_timeline_order(store: Store) -> None:
     with store.transaction() as tx:
         for i, cmd in enumerate(steps):
             tx.triage(m, cmd, HEAD, T0 + timedelta(minutes=i))
-    with store.transaction() as tx:
-        # Refused: nothing written, the one-line reason says why.
-        with pytest.raises(TriageError, match="cannot go from closed to action_taken"):
-            tx.triage(m, SetStatus(Status.ACTION_TAKEN), HEAD, T0)
+    # Refused: nothing written, the one-line reason says why.
+    with (
+        store.transaction() as tx,
+        pytest.raises(TriageError, match="cannot go from closed to action_taken"),
+    ):
+        tx.triage(m, SetStatus(Status.ACTION_TAKEN), HEAD, T0)
     detail = store.mention_detail(m)
     assert detail is not None
     assert detail.status is Status.CLOSED
