@@ -11,6 +11,7 @@ from monitor.clock import system_clock
 from monitor.commands import alerts, core, data, demo, scoring, service, users
 from monitor.commands import breaches as breach_commands
 from monitor.commands import removals as removal_commands
+from monitor.commands import triage as triage_commands
 from monitor.commands.check_source import check_source
 from monitor.commands.output import fail
 from monitor.store import StoreError
@@ -66,6 +67,8 @@ for command in [
     *users.COMMANDS,
     *removal_commands.COMMANDS,
     *breach_commands.COMMANDS,
+    # `mentions` becomes a group (list, triage) that keeps core's listing as its default.
+    *triage_commands.COMMANDS,
 ]:
     cli.add_command(command)
 

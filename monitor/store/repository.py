@@ -21,19 +21,25 @@ from monitor.models import Assessment, Mention
 from monitor.roles import Role, Viewer
 from monitor.store import audit as audit_rows
 from monitor.store import breaches as breach_rows
+from monitor.store import inbox as inbox_rows
 from monitor.store import mentions as mention_rows
 from monitor.store import removals as removal_rows
 from monitor.store import sources as source_rows
 from monitor.store import state as service_state
+from monitor.store import triage as triage_rows
 from monitor.store import users as user_rows
 from monitor.store.audit import AuditEntry, AuditRow
 from monitor.store.engine import ensure_current, make_engine, migrate
+from monitor.store.inbox import InboxPage, InboxQuery, MentionDetail
 from monitor.store.leases import Leases
 from monitor.store.mentions import Candidate, assessment_from_record
 from monitor.store.schema import SourceRecord
 from monitor.store.sources import SourceRow
 from monitor.store.state import ACADEMY_ADDED
+from monitor.store.triage import MuteRow, TimelineEvent, TriageResult
 from monitor.store.users import ApiTokenRow, UserRow, WebSession
+from monitor.triage import Command as TriageCommand
+from monitor.triage import CorrectCategories, MarkNotAboutUs
 from monitor.values import SourceState
 
 # Re-exported from their old home here: the row types and helpers moved to their own modules.
@@ -202,6 +208,39 @@ class Tx:
 
     def api_tokens(self) -> list[ApiTokenRow]:
         return user_rows.list_api_tokens(self.session)
+
+    # --- triage (monitor/store/triage.py) ---------------------------------------------------
+
+    def triage(
+        self, mention_id: int, command: TriageCommand, actor: str, at: datetime
+    ) -> TriageResult:
+        """Apply one triage command (status, owner, note, mute…) and append its timeline event;
+        TriageError when it is refused, and then nothing is written."""
+        # audit: AUTH's `self.audit(AuditEntry(...))` for a status change goes here in phase 2.
+        return triage_rows.apply(self.session, mention_id, command, actor, at)
+
+    def correct(
+        self,
+        mention_id: int,
+        command: MarkNotAboutUs | CorrectCategories,
+        actor: str,
+        at: datetime,
+    ) -> TriageResult:
+        """ "Not about us" / "wrong categories": the triage event and the corrected categories
+        (and, from phase 2, the labelled example for retraining)."""
+        return triage_rows.correct(self.session, mention_id, command, actor, at)
+
+    def timeline(self, mention_id: int) -> list[TimelineEvent]:
+        return triage_rows.timeline(self.session, mention_id)
+
+    def inbox(self, query: InboxQuery) -> InboxPage:
+        return inbox_rows.inbox(self.session, query)
+
+    def mention_detail(self, mention_id: int) -> MentionDetail | None:
+        return inbox_rows.mention_detail(self.session, mention_id)
+
+    def mutes(self, academies: Sequence[str]) -> list[MuteRow]:
+        return triage_rows.list_mutes(self.session, academies)
 
 
 class Store:
@@ -449,3 +488,14 @@ class Store:
             return breach_rows.incidents(
                 session, academy=academy, opened_since=opened_since, ids=ids
             )
+
+    # --- triage and the inbox (monitor/store/triage.py, inbox.py) ---------------------------
+
+    def inbox(self, query: InboxQuery) -> InboxPage:
+        """One page of the inbox with counts per status (monitor/store/inbox.py)."""
+        with self.session() as session:
+            return inbox_rows.inbox(session, query)
+
+    def mention_detail(self, mention_id: int) -> MentionDetail | None:
+        with self.session() as session:
+            return inbox_rows.mention_detail(session, mention_id)

@@ -111,6 +111,7 @@ class MentionRecord(Base):
     matched_name: Mapped[str] = mapped_column(String(200))
     kept: Mapped[bool] = mapped_column(Boolean, default=False)
     triage: Mapped[str] = mapped_column(String(20), default="new")
+    owner: Mapped[str | None] = mapped_column(String(320))  # triage: who handles it (email)
 
 
 class AssessmentRecord(Base):
@@ -411,3 +412,39 @@ class BreachDecisionRecord(Base):
     timeline: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # [{"at": iso, "what": text}]
     decided_by: Mapped[str] = mapped_column(String(320))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- triage (issue 12): owner, timeline, mutes; the status stays in mentions.triage ----------
+
+
+class MentionEventRecord(Base):
+    """A mention's timeline: one row per triage action, appended, never updated. Erasing the
+    mention deletes its events with it (the foreign key cascades)."""
+
+    __tablename__ = "mention_events"
+    __table_args__ = (Index("ix_mention_event_mention", "mention_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+
+
+class MuteRecord(Base):
+    """An author (its `author_key`) or a thread (cluster id) muted in one academy's inbox."""
+
+    __tablename__ = "mutes"
+    __table_args__ = (UniqueConstraint("academy_id", "kind", "key", name="uq_mute"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    academy_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))  # author | thread
+    key: Mapped[str] = mapped_column(String(500))
+    by: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The inbox lists one academy's mentions by status, newest first (monitor/store/inbox.py).
+Index("ix_mention_inbox_status", MentionRecord.organisation, MentionRecord.triage)
