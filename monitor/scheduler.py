@@ -22,6 +22,7 @@ class Jobs:
     digests: Callable[[], object]
     purge: Callable[[], object]
     health: Callable[[], object]
+    evidence: Callable[[], object] | None = None
 
 
 def make_scheduler(
@@ -45,4 +46,7 @@ def make_scheduler(
     every(jobs.digests, 60, "digests")
     every(jobs.purge, 6 * 3600, "retention_purge")
     every(jobs.health, 300, "health_summary")
+    if jobs.evidence is not None:
+        # Automatic evidence packs of urgent mentions (queue rows written with the mention).
+        every(jobs.evidence, 60, "evidence_capture")
     return sched

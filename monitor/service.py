@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -213,6 +213,9 @@ class Service:
     def purge(self) -> int:
         return jobs.purge_expired(self.jobs)
 
+    def evidence(self) -> int:
+        return jobs.capture_evidence_sweep(self.jobs)
+
     def log_health(self) -> None:
         h = self.health()
         fields = {
@@ -270,6 +273,7 @@ class Service:
                 (self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health),
             )
         )
+        every = replace(every, evidence=_store_guarded(self.evidence))
         self._scheduler = make_scheduler(
             every,
             settings.tz,

@@ -231,7 +231,13 @@ def test_retention_and_erasure_remove_the_pack(captured: Captured) -> None:
     ctx = captured.ctx
     # A copy of the pack for a second mention, erased; the first is purged by retention.
     other, _ = store_mention(
-        ctx.store, ctx.settings, title="t", text="x", urgent=False, now=NOW, url="https://a.example/"
+        ctx.store,
+        ctx.settings,
+        title="t",
+        text="x",
+        urgent=False,
+        now=NOW,
+        url="https://a.example/",
     )
     with ctx.store.transaction() as tx:
         pid = rows.start_pack(tx, other.id, "ankermoor", "https://a.example/", "test", NOW)
@@ -251,5 +257,3 @@ def test_retention_and_erasure_remove_the_pack(captured: Captured) -> None:
     with ctx.store.transaction() as tx:
         assert rows.for_mention(tx, captured.mention_id) == []
         assert rows.queue_state(tx, captured.mention_id) is None
-
-

@@ -90,7 +90,9 @@ class UrgentEvidenceSink:
     def __init__(self, inner: NoticeSink) -> None:
         self.inner = inner
 
-    def enqueue(self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime) -> int:
+    def enqueue(
+        self, tx: Tx, mention: Mention, assessment: Assessment | None, now: datetime
+    ) -> int:
         n = self.inner.enqueue(tx, mention, assessment, now)
         if assessment is not None and assessment.urgent and mention.url:
             rows.enqueue(tx, mention.id, now)

@@ -25,10 +25,9 @@ import asyncio
 import re
 from dataclasses import dataclass
 
+from monitor.evidence.proxy import GuardProxy, Recorder
 from sources.errors import FetchError
 from sources.http import GuardedClient
-
-from monitor.evidence.proxy import GuardProxy, Recorder
 
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP_WIDTH, MOBILE_WIDTH = 1280, 390
@@ -70,9 +69,7 @@ def render(
     return asyncio.run(_render(url, client, recorder, deadline_seconds))
 
 
-async def _render(
-    url: str, client: GuardedClient, recorder: Recorder, deadline: float
-) -> Rendered:
+async def _render(url: str, client: GuardedClient, recorder: Recorder, deadline: float) -> Rendered:
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import Route, WebSocketRoute, async_playwright
     from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -133,7 +130,9 @@ async def _render(
                     errors.append(f"the browser could not load the page ({_first_line(exc)})")
                 final_url = page.url
                 try:
-                    shot = await page.screenshot(full_page=True, timeout=15000, animations="disabled")
+                    shot = await page.screenshot(
+                        full_page=True, timeout=15000, animations="disabled"
+                    )
                     html = await page.content()
                     text = await page.inner_text("body", timeout=5000)
                     await page.set_viewport_size({"width": MOBILE_WIDTH, "height": 844})
@@ -144,9 +143,7 @@ async def _render(
                     errors.append(f"the page could not be captured ({_first_line(exc)})")
             finally:
                 await browser.close()
-    return Rendered(
-        final_url, shot, shot_mobile, html, text, cut, version, tuple(errors)
-    )
+    return Rendered(final_url, shot, shot_mobile, html, text, cut, version, tuple(errors))
 
 
 def _first_line(exc: BaseException) -> str:

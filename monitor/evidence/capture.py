@@ -69,7 +69,7 @@ def capture_client(settings: Settings) -> GuardedClient:
 
 
 def ntp_state() -> str:
-    """"synchronised", "not synchronised", or "unknown" (no timedatectl, or it failed)."""
+    """ "synchronised", "not synchronised", or "unknown" (no timedatectl, or it failed)."""
     if shutil.which("timedatectl") is None:
         return "unknown"
     try:

@@ -146,7 +146,9 @@ def _write_exchange(w: WARCWriter, r: RawResponse, date: str) -> None:
         target,
         "request",
         payload=io.BytesIO(b""),
-        http_headers=StatusAndHeaders(f"GET {path} HTTP/1.1", list(r.request_headers), is_http_request=True),
+        http_headers=StatusAndHeaders(
+            f"GET {path} HTTP/1.1", list(r.request_headers), is_http_request=True
+        ),
         warc_headers_dict={"WARC-Date": date},
     )
     status = f"{r.status} {r.reason}".strip()

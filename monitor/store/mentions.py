@@ -19,8 +19,14 @@ from sqlalchemy.orm import Session
 from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
-from monitor.store.schema import AssessmentRecord, EmbeddingRecord, MentionRecord, NoticeRecord
-from monitor.store.schema import EvidencePackRecord, EvidenceQueueRecord
+from monitor.store.schema import (
+    AssessmentRecord,
+    EmbeddingRecord,
+    EvidencePackRecord,
+    EvidenceQueueRecord,
+    MentionRecord,
+    NoticeRecord,
+)
 
 
 @dataclass(frozen=True)

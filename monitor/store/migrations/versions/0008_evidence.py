@@ -46,9 +46,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("mention_id"),
     )
-    op.create_index(
-        op.f("ix_evidence_queue_done_at"), "evidence_queue", ["done_at"], unique=False
-    )
+    op.create_index(op.f("ix_evidence_queue_done_at"), "evidence_queue", ["done_at"], unique=False)
 
 
 def downgrade() -> None:
