@@ -227,6 +227,22 @@ def test_a_never_ending_page_is_cut_at_the_deadline(tmp_path: Path) -> None:
     assert (got.path / "screenshot.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_verify_command_names_what_fails(captured: Captured, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    folder = tmp_path / "pack"
+    shutil.copytree(captured.folder, folder)
+    ok = CliRunner().invoke(cli, ["evidence", "verify", str(folder)])
+    assert ok.exit_code == 0 and ok.output.startswith("OK"), ok.output
+    (folder / "page.html").write_text("<html>changed</html>")
+    bad = CliRunner().invoke(cli, ["evidence", "verify", str(folder)])
+    assert bad.exit_code == 1
+    assert bad.output.splitlines()[0].startswith("FAIL page.html: SHA-256 is"), bad.output
+
+
+# Last: it purges the shared pack.
 def test_retention_and_erasure_remove_the_pack(captured: Captured) -> None:
     ctx = captured.ctx
     # A copy of the pack for a second mention, erased; the first is purged by retention.
