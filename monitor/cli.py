@@ -13,6 +13,7 @@ from monitor.commands import breaches as breach_commands
 from monitor.commands import removals as removal_commands
 from monitor.commands import triage as triage_commands
 from monitor.commands.check_source import check_source
+from monitor.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from monitor.commands.output import fail
 from monitor.store import StoreError
 
@@ -69,6 +70,7 @@ for command in [
     *breach_commands.COMMANDS,
     # `mentions` becomes a group (list, triage) that keeps core's listing as its default.
     *triage_commands.COMMANDS,
+    *EVIDENCE_COMMANDS,
 ]:
     cli.add_command(command)
 

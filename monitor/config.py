@@ -173,6 +173,15 @@ class RetentionSettings(_Section):
     mention_days: int = Field(90, ge=1)
 
 
+class EvidenceSettings(_Section):
+    """Evidence packs (monitor/evidence/): where they are kept and how long a capture may take."""
+
+    # Empty: an "evidence" folder next to the SQLite database (or the working folder).
+    directory: str = ""
+    browser_deadline_seconds: float = Field(30.0, gt=0, le=300)
+    auto_capture_urgent: bool = True
+
+
 class SourceConfig(BaseModel):
     """One watched source. Keys beyond these are the kind's own options, checked by its collector."""
 
@@ -270,6 +279,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     # Secrets per source kind, merged into every source of that kind that does not set them,
     # so they can come from the environment: MONITOR_CREDENTIALS__BLUESKY__APP_PASSWORD.
     credentials: dict[str, dict[str, SecretStr]] = {}
@@ -402,6 +412,7 @@ _TABLES: dict[str | None, type[BaseModel]] = {
     "mail": MailSettings,
     "web": WebSettings,
     "retention": RetentionSettings,
+    "evidence": EvidenceSettings,
     "academies": AcademyConfig,
 }
 

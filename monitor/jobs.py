@@ -94,6 +94,10 @@ class JobContext:
                 cache=StoreEmbeddingCache.for_model(self.store, self.settings.scoring.model),
             )
             notices = OutboxSink(self.settings)
+            if self.settings.evidence.auto_capture_urgent:
+                from monitor.evidence.access import UrgentEvidenceSink
+
+                notices = UrgentEvidenceSink(notices)
         from monitor.runner import NoNotices
 
         return Runner(
@@ -204,6 +208,11 @@ def purge_expired(ctx: JobContext) -> int:
     n = ctx.store.purge_before(ctx.now() - timedelta(days=days))
     if n:
         log.info("retention purge", extra={"deleted_mentions": n, "days": days})
+    # Packs go with their mention: the rows went in the purge, the folders go now (and any
+    # left by an erasure or a crash between the two).
+    from monitor.evidence import remove_orphan_folders
+
+    remove_orphan_folders(ctx)
     return n
 
 
@@ -238,10 +247,42 @@ def remind_breach_deadlines(ctx: JobContext) -> int:
     return enqueue_breach_reminders(ctx.store, ctx.settings, ctx.now())
 
 
+def capture_evidence(ctx: JobContext, mention_id: int) -> bool:
+    """The automatic evidence pack of one urgent mention (claimed; does nothing when done or
+    taken). True when a pack was made."""
+    from monitor.evidence import capture_queued
+
+    return capture_queued(ctx, mention_id) is not None
+
+
+def pending_evidence(ctx: JobContext) -> list[int]:
+    """Urgent mentions whose automatic capture is waiting (queue rows written with the mention)."""
+    from monitor.evidence.access import pending_captures
+
+    if not ctx.settings.evidence.auto_capture_urgent:
+        return []
+    return pending_captures(ctx)
+
+
+def capture_evidence_sweep(ctx: JobContext) -> int:
+    """Run every waiting automatic capture in this process (the APScheduler service); the
+    Procrastinate worker defers one `capture_evidence` job per mention instead."""
+    made = 0
+    for mention_id in pending_evidence(ctx):
+        try:
+            made += capture_evidence(ctx, mention_id)
+        except Exception:
+            log.exception("evidence capture failed", extra={"mention": mention_id})
+    return made
+
+
 __all__ = [
     "JobContext",
     "check_removals",
     "remind_breach_deadlines",
+    "capture_evidence",
+    "capture_evidence_sweep",
+    "pending_evidence",
     "dispatch_outbox",
     "due_source_keys",
     "poll_source",

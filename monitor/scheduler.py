@@ -24,6 +24,7 @@ class Jobs:
     health: Callable[[], object]
     removals: Callable[[], object] | None = None  # re-check removal requests' URLs
     breach_reminders: Callable[[], object] | None = None  # DPO reminders before the ICO deadline
+    evidence: Callable[[], object] | None = None
 
 
 def make_scheduler(
@@ -52,4 +53,7 @@ def make_scheduler(
         every(jobs.removals, 600, "check_removals")
     if jobs.breach_reminders is not None:
         every(jobs.breach_reminders, 300, "remind_breach_deadlines")
+    if jobs.evidence is not None:
+        # Automatic evidence packs of urgent mentions (queue rows written with the mention).
+        every(jobs.evidence, 60, "evidence_capture")
     return sched

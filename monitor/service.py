@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -219,6 +219,9 @@ class Service:
     def remind_breaches(self) -> int:
         return jobs.remind_breach_deadlines(self.jobs)
 
+    def evidence(self) -> int:
+        return jobs.capture_evidence_sweep(self.jobs)
+
     def log_health(self) -> None:
         h = self.health()
         fields = {
@@ -283,6 +286,7 @@ class Service:
             removals=_store_guarded(self.check_removals),
             breach_reminders=_store_guarded(self.remind_breaches),
         )
+        every = replace(every, evidence=_store_guarded(self.evidence))
         self._scheduler = make_scheduler(
             every,
             settings.tz,

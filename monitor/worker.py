@@ -173,6 +173,21 @@ def make_app(
     async def remind_breach_deadlines(timestamp: int) -> None:
         await in_thread(jobs.remind_breach_deadlines, proc.ctx())
 
+    @app.task(name="capture_evidence", queue="evidence", retry=0)
+    async def capture_evidence(mention_id: int) -> None:
+        await in_thread(jobs.capture_evidence, proc.ctx(), mention_id)
+
+    @app.periodic(cron="* * * * *", periodic_id="evidence_sweep")
+    @app.task(name="evidence_sweep", queue="ticks", queueing_lock="evidence_sweep", priority=TICK)
+    async def evidence_sweep(timestamp: int) -> None:
+        # The queue rows are the durable record (written with the mention); a lost job is
+        # deferred again by the next sweep, and the row's claim stops a second capture.
+        for mention_id in await in_thread(jobs.pending_evidence, proc.ctx()):
+            with contextlib.suppress(pexc.AlreadyEnqueued):
+                await capture_evidence.configure(
+                    queueing_lock=f"evidence-{mention_id}"
+                ).defer_async(mention_id=mention_id)
+
     @app.periodic(cron="* * * * *", periodic_id="sweep_stalled")
     @app.task(name="sweep_stalled", queue="ticks", queueing_lock="sweep_stalled", priority=TICK)
     async def sweep_stalled(timestamp: int) -> None:

@@ -118,6 +118,26 @@ class NotModified:
     last_modified: str | None = None
 
 
+@dataclass(frozen=True)
+class RawResponse:
+    """One hop's answer exactly as received (`GuardedClient.fetch_raw`): no redirect followed,
+    no status raised, the body still in its Content-Encoding. For evidence (WARC records)."""
+
+    url: str
+    status: int
+    reason: str
+    http_version: str
+    headers: tuple[tuple[str, str], ...]  # as sent, in order, repeats kept
+    body: bytes  # the raw bytes of the body, still compressed if the server compressed it
+    request_headers: tuple[tuple[str, str], ...]  # what we sent
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
 # --- the error family lives in sources/errors.py; httpx errors are mapped to it at this boundary
 
 # --- pure helpers --------------------------------------------------------------------------------
@@ -778,6 +798,114 @@ class GuardedClient:
         if decoder is not None and not decoder.complete and raw_total:
             raise FetchError("the compressed response ended early", url)
         return bytes(body)
+
+    # -- one raw hop, for evidence --
+
+    def fetch_raw(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        max_body_bytes: int | None = None,
+    ) -> RawResponse:
+        """One request to `url` with `Accept-Encoding: identity`: the same scheme, address and
+        port checks, deadline and size cap (counted after decompression when the server
+        compresses anyway), but no redirect is followed and no status is an error, and the body
+        comes back as received. Evidence capture (monitor/evidence/) records it byte for byte and
+        hands redirects to the browser, which asks again (and is checked again) for the next hop.
+
+        Not behind the per-host gate: one capture is one visit, bounded by its own deadline."""
+        if method not in ("GET", "HEAD"):
+            raise FetchRefused(f"refused: only GET and HEAD are used here, not {method}", url)
+        start = time.monotonic()
+        deadline = start + self.config.timeout_seconds
+        token = _DEADLINE.set(deadline)
+        cap = max_body_bytes or self.config.max_body_bytes
+        self._target(url)
+        sent = {"User-Agent": self.config.user_agent}
+        for k, v in (headers or {}).items():
+            if k.lower() not in ("host", "accept-encoding", "user-agent"):
+                sent[k] = v
+        sent["Accept-Encoding"] = "identity"
+        try:
+            try:
+                req = self._client.build_request(method, url, headers=sent)
+            except httpx.InvalidURL as exc:
+                raise FetchRefused(
+                    f"refused: the URL cannot be used ({exc})", url, rule="syntax"
+                ) from None
+            try:
+                resp = self._client.send(req, stream=True)
+            except _Refusal as exc:
+                raise self._refused(exc, url) from None
+            except _ResolveFailed as exc:
+                raise ConnectFailed(str(exc), url) from None
+            except httpx.HTTPError as exc:
+                raise self._map(exc, url, deadline) from None
+            try:
+                raw = bytearray()
+                encoding = _encoding_of(resp.headers, url)
+                decoder = _Decoder(encoding) if encoding else None
+                decoded = 0
+                too_large = ResponseTooLarge(
+                    f"the response is larger than {cap} bytes (network.max_body_bytes)", url
+                )
+                for chunk in resp.iter_raw() if method == "GET" else ():
+                    raw += chunk
+                    if len(raw) > cap:
+                        raise too_large
+                    for piece in decoder.feed(chunk) if decoder else (chunk,):
+                        decoded += len(piece)
+                        if decoded > cap:
+                            raise too_large
+                    if time.monotonic() >= deadline:
+                        raise self._timeout(url)
+            except zlib.error:
+                raise FetchError(
+                    f"the response could not be decompressed (Content-Encoding {encoding})", url
+                ) from None
+            except httpx.HTTPError as exc:
+                raise self._map(exc, url, deadline) from None
+            finally:
+                resp.close()
+            version = resp.extensions.get("http_version", b"HTTP/1.1")
+            phrase = resp.extensions.get("reason_phrase", b"")
+            return RawResponse(
+                url=str(resp.url),
+                status=resp.status_code,
+                reason=phrase.decode("latin-1") if isinstance(phrase, bytes) else str(phrase),
+                http_version=version.decode("ascii") if isinstance(version, bytes) else version,
+                headers=tuple(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
+                ),
+                body=bytes(raw),
+                request_headers=tuple(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers.raw
+                ),
+            )
+        finally:
+            _DEADLINE.reset(token)
+
+    def checked_address(self, host: str, port: int) -> str:
+        """The first address `host` resolves to, after every address passed the checks (the
+        evidence proxy tunnels CONNECT to exactly this address); FetchRefused otherwise."""
+        url = f"https://{host}:{port}/" if ":" not in host else f"https://[{host}]:{port}/"
+        try:
+            target = parse_target(url)
+        except UnsafeURL as exc:
+            raise FetchRefused(f"refused: {exc.reason}", url, rule=exc.category) from None
+        token = _DEADLINE.set(time.monotonic() + self.config.timeout_seconds)
+        try:
+            return str(self._backend.checked_addresses(target.host, target.port)[0])
+        except _Refusal as exc:
+            raise self._refused(exc, url) from None
+        except _ResolveFailed as exc:
+            raise ConnectFailed(str(exc), url) from None
+        except httpcore.TimeoutException:
+            raise FetchTimeout(f"resolving {host} took too long", url) from None
+        finally:
+            _DEADLINE.reset(token)
 
     # -- robots.txt --
 

@@ -102,6 +102,11 @@ def erase(
         if not yes:
             click.confirm(f"Erase {len(found)} mention(s) and their derived data?", abort=True)
         n = store.erase(found)
+        from monitor.evidence.pack import evidence_dir, remove_orphans
+        from monitor.store import evidence as evidence_rows
+
+        with store.transaction() as tx:  # their evidence packs' folders go too
+            remove_orphans(evidence_dir(app.settings()), evidence_rows.all_paths(tx))
         click.echo(f"Erased {n} mention(s).")
     finally:
         store.close()

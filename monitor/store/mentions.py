@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
-from monitor.store.schema import AssessmentRecord, EmbeddingRecord, MentionRecord, NoticeRecord
+from monitor.store.schema import (
+    AssessmentRecord,
+    EmbeddingRecord,
+    EvidencePackRecord,
+    EvidenceQueueRecord,
+    MentionRecord,
+    NoticeRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -382,5 +389,9 @@ def _delete_mentions(session: Session, ids: list[int], *, keep_pending_notices: 
             EmbeddingRecord.fingerprint.in_([f for f in fps if f not in still_used])
         )
     )
+    # Evidence packs are kept as long as their mention: the rows go here, the folders after the
+    # commit (monitor/evidence/pack.py remove_orphans).
+    session.execute(delete(EvidenceQueueRecord).where(EvidenceQueueRecord.mention_id.in_(ids)))
+    session.execute(delete(EvidencePackRecord).where(EvidencePackRecord.mention_id.in_(ids)))
     session.execute(delete(MentionRecord).where(MentionRecord.id.in_(ids)))
     return len(ids)

@@ -448,3 +448,38 @@ class MuteRecord(Base):
 
 # The inbox lists one academy's mentions by status, newest first (monitor/store/inbox.py).
 Index("ix_mention_inbox_status", MentionRecord.organisation, MentionRecord.triage)
+
+
+class EvidencePackRecord(Base):
+    """One evidence pack (monitor/evidence/): a folder of captured files and its manifest hash.
+
+    A row is written before its folder (status "capturing"), so a folder without a row is never
+    one being written, and the orphan sweep after a purge or an erasure may remove it."""
+
+    __tablename__ = "evidence_packs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    academy_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    manifest_sha256: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(20), default="capturing")
+    cut_at_deadline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EvidenceQueueRecord(Base):
+    """An urgent mention waiting for its automatic pack, written in the mention's transaction
+    (like an outbox row). A capture claims it with a lease; the pack's row and `done_at` are
+    written together, so a crash neither loses a capture nor makes two."""
+
+    __tablename__ = "evidence_queue"
+
+    mention_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
