@@ -122,9 +122,14 @@ def to_intake_report(report: MailReport) -> Any:
 
 
 def default_submit(ctx: Any) -> Submit:
-    """The real intake: monitor.intake.submit_report(ctx, report, now)."""
-    intake = importlib.import_module("monitor.intake")
-    return lambda report: intake.submit_report(ctx, to_intake_report(report), ctx.now())
+    """The real intake: monitor.intake.submit_report(ctx, report, now), imported when first
+    called (the intake core is its own part: PLAN.md)."""
+
+    def submit(report: MailReport) -> SubmitOutcome:
+        intake = importlib.import_module("monitor.intake")
+        return intake.submit_report(ctx, to_intake_report(report), ctx.now())
+
+    return submit
 
 
 # --- pure decisions ----------------------------------------------------------------------------

@@ -132,9 +132,10 @@ def _decoded(part: Message) -> str:
         return ""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
+        text = payload.decode(charset, errors="replace")
     except LookupError:  # a charset Python does not know
-        return payload.decode("utf-8", errors="replace")
+        text = payload.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n")
 
 
 def html_to_text(html: str) -> str:
@@ -162,7 +163,7 @@ def _html_links(html: str) -> list[str]:
     return [str(a.get("href")) for a in soup.find_all("a", href=True)]
 
 
-_URL = re.compile(r"https?://[^\s<>\"'\]\[)]+", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s<>\"'\]\[]+", re.IGNORECASE)
 
 
 def _unwrap(url: str) -> str:
@@ -179,12 +180,25 @@ def _unwrap(url: str) -> str:
     return url
 
 
+def _trim(url: str) -> str:
+    """Sentence punctuation after a link is not part of it; a closing bracket only when unpaired
+    (https://en.wikipedia.org/wiki/Foo_(bar) keeps its own)."""
+    while True:
+        trimmed = url.rstrip(".,;:!?>»'\"")
+        if trimmed.endswith(")") and trimmed.count("(") < trimmed.count(")"):
+            trimmed = trimmed[:-1]
+        if trimmed == url:
+            return url
+        url = trimmed
+
+
 def clean_links(candidates: list[str]) -> tuple[str, ...]:
     """http(s) links only, unwrapped, trailing punctuation removed, de-duplicated, at most
     MAX_LINKS, in order of appearance."""
     seen: dict[str, None] = {}
     for raw in candidates:
-        url = _unwrap(raw.strip().rstrip(".,;:!?>»"))
+        url = _trim(raw.strip())
+        url = _unwrap(url)
         try:
             parts = urlsplit(url)
         except ValueError:

@@ -69,6 +69,8 @@ def _tls_context(cfg: MailboxConfig) -> ssl.SSLContext:
 
 
 def _one_line(value: object) -> str:
+    if isinstance(value, BaseException) and value.args:
+        value = value.args[0]
     if isinstance(value, list | tuple):
         value = b" ".join(v for v in value if isinstance(v, bytes)) or str(value)
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
@@ -83,6 +85,7 @@ class Mailbox:
         self._raw = conn
         self._conn = _Guarded(conn, cfg)
         self.uidvalidity = 0
+        self.caps: frozenset[str] = frozenset(c.upper() for c in conn.capabilities)
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -143,7 +146,7 @@ class Mailbox:
     def move(self, uid: int, folder: str) -> None:
         """Move a message to `folder`, created if missing (MOVE, else COPY + delete)."""
         self.ensure_folder(folder)
-        if "MOVE" in self._conn.capabilities:
+        if "MOVE" in self.caps:
             typ, data = self._conn.uid("MOVE", str(uid), _quote(folder))
             self._ok(typ, data, f"MOVE to {folder}")
             return
@@ -151,7 +154,7 @@ class Mailbox:
         self._ok(typ, data, f"COPY to {folder}")
         typ, data = self._conn.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
         self._ok(typ, data, "STORE \\Deleted")
-        if "UIDPLUS" in self._conn.capabilities:
+        if "UIDPLUS" in self.caps:
             self._conn.uid("EXPUNGE", str(uid))
         else:
             self._conn.expunge()
@@ -179,10 +182,6 @@ class _Guarded:
 
     def __init__(self, conn: imaplib.IMAP4, cfg: MailboxConfig) -> None:
         self._conn, self._cfg = conn, cfg
-
-    @property
-    def capabilities(self) -> tuple[str, ...]:
-        return tuple(self._conn.capabilities)
 
     def __getattr__(self, name: str) -> Any:
         fn = getattr(self._conn, name)
@@ -282,6 +281,10 @@ def open_mailbox(cfg: MailboxConfig) -> Iterator[Mailbox]:
                     "check intake.imap.user and MONITOR_INTAKE__IMAP__PASSWORD",
                 ) from None
             box._ok(typ, data, "LOGIN")
+            # The capabilities after login are the ones that count (MOVE, UIDPLUS).
+            ctyp, cdata = conn.capability()
+            if ctyp == "OK" and cdata and isinstance(cdata[0], bytes):
+                box.caps = frozenset(cdata[0].decode("ascii", "replace").upper().split())
             box.select(cfg.mailbox)
         yield box
     finally:
