@@ -30,7 +30,14 @@ from monitor.config import ImapIntakeSettings, Settings
 from monitor.store import Store
 from monitor.store import mailbox as mail_rows
 from monitor.store.mailbox import MessageKey, ProcessedMessage
-from sources.errors import ResponseTooLarge, SourceError, SourceUnavailable
+from sources.errors import (
+    ConnectFailed,
+    FetchError,
+    FetchTimeout,
+    ResponseTooLarge,
+    SourceError,
+    SourceUnavailable,
+)
 from sources.forwarded import ForwardedReport, ForwardParseError, parse_forwarded
 from sources.mailbox import Mailbox, MailboxConfig, open_mailbox
 
@@ -379,7 +386,12 @@ def poll_mailbox(
     with open_box(mailbox_config(imap)) as box:
         poll = _Poll(store, imap, box, submit, now)
         for p in box.pending():
-            poll.one(p.uid, p.size)
+            try:
+                poll.one(p.uid, p.size)
+            except (ConnectFailed, FetchTimeout):
+                raise  # the session is gone: the whole poll failed
+            except FetchError as exc:  # this message only (deleted meanwhile, refused)
+                poll.result.failed.append(f"UID {p.uid}: not read ({exc.reason})")
         return poll.result
 
 

@@ -25,8 +25,14 @@ class Jobs:
 
 
 def make_scheduler(
-    jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seconds: int
+    jobs: Jobs,
+    tz: ZoneInfo,
+    *,
+    tick_seconds: int,
+    dispatch_seconds: int,
+    intake_mailbox: tuple[Callable[[], object], int] | None = None,
 ) -> BackgroundScheduler:
+    """`intake_mailbox`: the mailbox poll and its interval in seconds, when intake.imap is set."""
     # One instance of each job at a time (a slow cycle never overlaps itself), missed runs
     # coalesce into one, and every job also runs once at start.
     sched = BackgroundScheduler(
@@ -45,4 +51,6 @@ def make_scheduler(
     every(jobs.digests, 60, "digests")
     every(jobs.purge, 6 * 3600, "retention_purge")
     every(jobs.health, 300, "health_summary")
+    if intake_mailbox is not None:
+        every(intake_mailbox[0], intake_mailbox[1], "intake_mailbox")
     return sched

@@ -213,6 +213,9 @@ class Service:
     def purge(self) -> int:
         return jobs.purge_expired(self.jobs)
 
+    def poll_intake_mailbox(self) -> object:
+        return jobs.poll_intake_mailbox(self.jobs)
+
     def log_health(self) -> None:
         h = self.health()
         fields = {
@@ -270,11 +273,18 @@ class Service:
                 (self.tick_sources, self.dispatch, self.digests, self.purge, self.log_health),
             )
         )
+        imap = settings.intake.imap
+        mailbox = (
+            (_store_guarded(self.poll_intake_mailbox), imap.poll_interval_minutes * 60)
+            if imap is not None
+            else None
+        )
         self._scheduler = make_scheduler(
             every,
             settings.tz,
             tick_seconds=30,
             dispatch_seconds=settings.schedule.outbox_interval_seconds,
+            intake_mailbox=mailbox,
         )
         self._scheduler.start()
         if self.serve_web:

@@ -14,11 +14,13 @@ from monitor.mailintake import MailReport
 MAIL = Path(__file__).parent / "fixtures" / "intake-mail"
 
 
-def imap_settings(tmp_path: Path | None = None, **imap: Any) -> Settings:
+def imap_settings(tmp_path: Path | None = None, *, database_url: str = "", **imap: Any) -> Settings:
     data = tomllib.loads(BUNDLED_EXAMPLE.read_text(encoding="utf-8"))
     data["academies"][0]["sources"] = []
     if tmp_path is not None:
         data["database_url"] = f"sqlite:///{tmp_path}/mm.db"
+    if database_url:
+        data["database_url"] = database_url
     table: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": 143,

@@ -306,3 +306,23 @@ def test_the_client_uses_move_where_the_server_has_it(tmp_path: Path, srv: Dovec
     assert imap is not None
     with open_mailbox(mailbox_config(imap)) as box:
         assert {"MOVE", "UIDPLUS"} <= box.caps  # learnt after login, not from the greeting
+
+
+def test_implicit_tls_with_a_private_ca_and_a_certificate_not_trusted(tmp_path: Path) -> None:
+    with dovecot(tls=True) as tls_srv:
+        assert tls_srv.tls_port is not None and tls_srv.cert is not None
+        tls_srv.deliver(USER, (MAIL / "outlook-forward.eml").read_bytes())
+        trusted = imap_settings(
+            tmp_path, port=tls_srv.tls_port, tls="ssl", ca_file=str(tls_srv.cert)
+        ).intake.imap
+        assert trusted is not None
+        submit = Recorder()
+        store = Store.open(imap_settings(tmp_path).database_url)
+        result = poll_mailbox(store, trusted, submit, NOW)
+        assert len(result.reported) == 1 and submit.reports[0].reporter.startswith("m.ellison")
+        untrusted = trusted.model_copy(update={"ca_file": ""})
+        with pytest.raises(ConnectFailed) as exc, open_mailbox(mailbox_config(untrusted)):
+            pass
+        assert str(exc.value).startswith(
+            f"TLS failure talking to 127.0.0.1:{tls_srv.tls_port}: CERTIFICATE_VERIFY_FAILED"
+        )
