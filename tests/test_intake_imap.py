@@ -326,3 +326,27 @@ def test_implicit_tls_with_a_private_ca_and_a_certificate_not_trusted(tmp_path: 
         assert str(exc.value).startswith(
             f"TLS failure talking to 127.0.0.1:{tls_srv.tls_port}: CERTIFICATE_VERIFY_FAILED"
         )
+
+
+def test_a_message_over_the_size_cap_is_not_fetched_but_quarantined(
+    tmp_path: Path, srv: Dovecot
+) -> None:
+    settings = settings_for(tmp_path, srv, max_message_mb=1)
+    imap = settings.intake.imap
+    assert imap is not None
+    big = (
+        (MAIL / "outlook-forward.eml")
+        .read_bytes()
+        .replace(b"Mark\r\n", b"Mark\r\n" + (b"x" * 76 + b"\r\n") * 15000, 1)
+    )
+    assert len(big) > 1024 * 1024
+    srv.deliver(USER, big)
+    store = Store.open(settings.database_url)
+    submit = Recorder()
+    result = poll_mailbox(store, imap, submit, NOW)
+    assert submit.reports == [] and len(result.quarantined) == 1
+    [row] = quarantine_rows(store)
+    assert row.reason.startswith(f"too large: {len(big)} bytes, the limit is 1048576")
+    assert row.sender == "m.ellison@ankermoor.example.org"  # from the header, fetched alone
+    with pytest.raises(ReleaseRefused, match="only its header was kept"):
+        release(store, settings, row.id, submit, NOW)
