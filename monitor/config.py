@@ -182,6 +182,87 @@ class EvidenceSettings(_Section):
     auto_capture_urgent: bool = True
 
 
+# --- intake by email (issue 14, intake item 2: sources/mailbox.py, monitor/mailintake.py) -------
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+# An allowed sender: a whole address, or "@domain" for everyone at that domain.
+_ALLOWED_SENDER = re.compile(r"^([^@\s<>]+@[^@\s<>]+|@[^@\s<>.][^@\s<>]*)$")
+
+
+class ImapIntakeSettings(_Section):
+    """The intake mailbox that parents and staff forward mentions to (polled, never pushed to)."""
+
+    host: str
+    port: int = Field(993, ge=1, le=65535)
+    # "ssl": implicit TLS (port 993); "starttls": upgrade on port 143; "none": plain text,
+    # allowed only to this machine (a local relay or the tests' server).
+    tls: Literal["ssl", "starttls", "none"] = "ssl"
+    ca_file: str = ""  # PEM file of a private CA to trust for the server (only that CA then)
+    user: str
+    password: SecretStr = SecretStr("")
+    mailbox: str = "INBOX"
+    # Which academy a message is for: one academy for the whole mailbox, or by the address it
+    # was sent to (To, Cc, Delivered-To), for one mailbox with an alias per academy.
+    academy_id: str = ""
+    academy_by_recipient: dict[str, str] = {}
+    allowed_senders: tuple[str, ...] = Field(min_length=1)
+    quarantine_folder: str = "Quarantine"
+    poll_interval_minutes: int = Field(5, ge=1, le=60)
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+    max_message_mb: int = Field(25, ge=1, le=100)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if not v.strip() or any(c.isspace() for c in v):
+            raise ValueError("write the IMAP server's name, e.g. imap.example.org")
+        return v
+
+    @field_validator("allowed_senders")
+    @classmethod
+    def _senders(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in v if not _ALLOWED_SENDER.match(s.strip())]
+        if bad:
+            raise ValueError(
+                f"not an address or @domain: {', '.join(bad)}; "
+                'write e.g. ["head@school.example.org", "@school.example.org"]'
+            )
+        return tuple(s.strip().lower() for s in v)
+
+    @field_validator("academy_by_recipient")
+    @classmethod
+    def _recipients(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [a for a in v if not _EMAIL.match(a)]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(bad)}")
+        return {a.lower(): academy for a, academy in v.items()}
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ImapIntakeSettings:
+        if self.tls == "none" and self.host.strip("[]").lower() not in _LOOPBACK_HOSTS:
+            raise ValueError(
+                f'tls = "none" sends the password in clear text; it is allowed only for this '
+                f'machine (127.0.0.1, ::1, localhost), not {self.host!r}: use "ssl" or "starttls"'
+            )
+        if not self.password.get_secret_value():
+            raise ValueError(
+                "the password is missing; set MONITOR_INTAKE__IMAP__PASSWORD in the environment"
+            )
+        if not self.academy_id and not self.academy_by_recipient:
+            raise ValueError(
+                "say which academy the mailbox is for: academy_id, or academy_by_recipient "
+                'mapping each address mail is sent to, e.g. {"report@ankermoor.example.org" = '
+                '"ankermoor"}'
+            )
+        return self
+
+
+class IntakeSettings(_Section):
+    """Reports that people send in (issue 14). `imap`: the intake mailbox, off when absent."""
+
+    imap: ImapIntakeSettings | None = None
+
+
 class SourceConfig(BaseModel):
     """One watched source. Keys beyond these are the kind's own options, checked by its collector."""
 
@@ -280,6 +361,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     retention: RetentionSettings = RetentionSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    intake: IntakeSettings = IntakeSettings()
     # Secrets per source kind, merged into every source of that kind that does not set them,
     # so they can come from the environment: MONITOR_CREDENTIALS__BLUESKY__APP_PASSWORD.
     credentials: dict[str, dict[str, SecretStr]] = {}
@@ -300,6 +382,23 @@ class Settings(BaseSettings):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"academy ids must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _intake_academies(self) -> Settings:
+        imap = self.intake.imap
+        if imap is None:
+            return self
+        ids = {a.id for a in self.academies}
+        named = ([imap.academy_id] if imap.academy_id else []) + list(
+            imap.academy_by_recipient.values()
+        )
+        unknown = sorted({a for a in named if a not in ids})
+        if unknown:
+            raise ValueError(
+                f"intake.imap names academies that are not configured: {', '.join(unknown)}; "
+                f"configured: {', '.join(sorted(ids))}"
+            )
         return self
 
     @classmethod
@@ -413,6 +512,8 @@ _TABLES: dict[str | None, type[BaseModel]] = {
     "web": WebSettings,
     "retention": RetentionSettings,
     "evidence": EvidenceSettings,
+    "intake": IntakeSettings,
+    "imap": ImapIntakeSettings,
     "academies": AcademyConfig,
 }
 

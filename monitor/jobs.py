@@ -276,6 +276,15 @@ def capture_evidence_sweep(ctx: JobContext) -> int:
     return made
 
 
+def poll_intake_mailbox(ctx: JobContext, *, submit: Any = None, force: bool = False) -> Any:
+    """Read the intake mailbox (intake.imap) once: each forwarded message from an allowed sender
+    becomes a report through the intake core, the rest is quarantined (monitor/mailintake.py).
+    `submit` replaces the intake core (tests); `force` polls even while backing off."""
+    from monitor.mailintake import default_submit, poll_job
+
+    return poll_job(ctx.store, ctx.settings, submit or default_submit(ctx), ctx.now(), force=force)
+
+
 __all__ = [
     "JobContext",
     "check_removals",
@@ -285,6 +294,7 @@ __all__ = [
     "pending_evidence",
     "dispatch_outbox",
     "due_source_keys",
+    "poll_intake_mailbox",
     "poll_source",
     "purge_expired",
     "send_digests",

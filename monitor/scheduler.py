@@ -28,8 +28,14 @@ class Jobs:
 
 
 def make_scheduler(
-    jobs: Jobs, tz: ZoneInfo, *, tick_seconds: int, dispatch_seconds: int
+    jobs: Jobs,
+    tz: ZoneInfo,
+    *,
+    tick_seconds: int,
+    dispatch_seconds: int,
+    intake_mailbox: tuple[Callable[[], object], int] | None = None,
 ) -> BackgroundScheduler:
+    """`intake_mailbox`: the mailbox poll and its interval in seconds, when intake.imap is set."""
     # One instance of each job at a time (a slow cycle never overlaps itself), missed runs
     # coalesce into one, and every job also runs once at start.
     sched = BackgroundScheduler(
@@ -56,4 +62,6 @@ def make_scheduler(
     if jobs.evidence is not None:
         # Automatic evidence packs of urgent mentions (queue rows written with the mention).
         every(jobs.evidence, 60, "evidence_capture")
+    if intake_mailbox is not None:
+        every(intake_mailbox[0], intake_mailbox[1], "intake_mailbox")
     return sched

@@ -222,6 +222,9 @@ class Service:
     def evidence(self) -> int:
         return jobs.capture_evidence_sweep(self.jobs)
 
+    def poll_intake_mailbox(self) -> object:
+        return jobs.poll_intake_mailbox(self.jobs)
+
     def log_health(self) -> None:
         h = self.health()
         fields = {
@@ -287,11 +290,18 @@ class Service:
             breach_reminders=_store_guarded(self.remind_breaches),
         )
         every = replace(every, evidence=_store_guarded(self.evidence))
+        imap = settings.intake.imap
+        mailbox = (
+            (_store_guarded(self.poll_intake_mailbox), imap.poll_interval_minutes * 60)
+            if imap is not None
+            else None
+        )
         self._scheduler = make_scheduler(
             every,
             settings.tz,
             tick_seconds=30,
             dispatch_seconds=settings.schedule.outbox_interval_seconds,
+            intake_mailbox=mailbox,
         )
         self._scheduler.start()
         if self.serve_web:

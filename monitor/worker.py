@@ -188,6 +188,16 @@ def make_app(
                     queueing_lock=f"evidence-{mention_id}"
                 ).defer_async(mention_id=mention_id)
 
+    imap = settings.intake.imap
+    if imap is not None:  # the intake mailbox, only when configured (monitor/mailintake.py)
+        n = imap.poll_interval_minutes
+        cron = "0 * * * *" if n >= 60 else f"*/{n} * * * *"
+
+        @app.periodic(cron=cron, periodic_id="poll_intake_mailbox")
+        @app.task(name="poll_intake_mailbox", queue="ticks", queueing_lock="poll_intake_mailbox")
+        async def poll_intake_mailbox(timestamp: int) -> None:
+            await in_thread(jobs.poll_intake_mailbox, proc.ctx())
+
     @app.periodic(cron="* * * * *", periodic_id="sweep_stalled")
     @app.task(name="sweep_stalled", queue="ticks", queueing_lock="sweep_stalled", priority=TICK)
     async def sweep_stalled(timestamp: int) -> None:

@@ -483,3 +483,50 @@ class EvidenceQueueRecord(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- intake mailbox (issue 14, intake item 2: monitor/store/mailbox.py) --------------------------
+
+
+class MailboxMessageRecord(Base):
+    """A message of the intake mailbox the program has dealt with (reported, quarantined or
+    unreadable), by its UID under a UIDVALIDITY and by its Message-ID: a poll that died before it
+    marked the message on the server finds it here and does not report it twice."""
+
+    __tablename__ = "mailbox_messages"
+    __table_args__ = (
+        UniqueConstraint("account", "uidvalidity", "uid", name="uq_mailbox_message_uid"),
+        Index("ix_mailbox_message_id", "account", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400))  # user@host/mailbox
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(500), default="")
+    outcome: Mapped[str] = mapped_column(String(20))  # reported | quarantined | duplicate
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailQuarantineRecord(Base):
+    """A message held back from intake (sender not allowed, no academy, unreadable, too large),
+    with its raw bytes (only the header when too large) so that `intake quarantine release` can
+    still report it. Never deleted silently."""
+
+    __tablename__ = "mail_quarantine"
+    __table_args__ = (Index("ix_mail_quarantine_status", "status", "quarantined_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400))
+    message_id: Mapped[str] = mapped_column(String(500), default="")
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="held")  # held | released
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
