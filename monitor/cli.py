@@ -10,6 +10,7 @@ from monitor.app import App
 from monitor.clock import system_clock
 from monitor.commands import alerts, core, data, demo, scoring, service
 from monitor.commands.check_source import check_source
+from monitor.commands.intake import COMMANDS as INTAKE_COMMANDS
 from monitor.commands.output import fail
 from monitor.store import StoreError
 
@@ -61,6 +62,7 @@ for command in [
     *data.COMMANDS,
     *demo.COMMANDS,
     *alerts.COMMANDS,
+    *INTAKE_COMMANDS,
 ]:
     cli.add_command(command)
 

@@ -23,6 +23,8 @@ from monitor.store import sources as source_rows
 from monitor.store import state as service_state
 from monitor.store.engine import ensure_current, make_engine, migrate
 from monitor.store.leases import Leases
+from monitor.store import intake as intake_rows
+from monitor.store.intake import IntakeLinks, NewReport
 from monitor.store.mentions import Candidate, assessment_from_record
 from monitor.store.schema import SourceRecord
 from monitor.store.sources import SourceRow
@@ -115,6 +117,12 @@ class Tx:
             self.session, key, reason, now, next_check, status=status, advice=advice
         )
 
+    # --- intake (monitor/store/intake.py) ---------------------------------------------------
+
+    def add_intake_report(self, report: NewReport) -> int:
+        """Record a report (and its screenshots) with the mention it made, in this transaction."""
+        return intake_rows.add_report(self.session, report)
+
 
 class Store:
     """The database, opened and migrated."""
@@ -143,6 +151,11 @@ class Store:
     def leases(self) -> Leases:
         """Who runs which source now (monitor/store/leases.py)."""
         return Leases(self._sessions)
+
+    @property
+    def intake(self) -> IntakeLinks:
+        """Intake links, their rate limit, and reports by mention (monitor/store/intake.py)."""
+        return IntakeLinks(self._sessions)
 
     def close(self) -> None:
         self.engine.dispose()
