@@ -65,11 +65,12 @@ _WEAK = r"(?:[^\w\s]{1,4}|[a-zA-Z]{1,2})"
 _TOKEN = re.compile(rf"(?:(?P<strong>{_STRONG})|{_WEAK})(?={_SEP}|$)", re.IGNORECASE)
 _LEADING = re.compile(rf"{_SEP}+")
 _GROUP_LINE = re.compile(
-    r"\b(?:public|private|visible)\s+group\b|^tap\s+here\s+for\s+group\s+info$", re.IGNORECASE
+    r"\b(?:public|private|visible)\s+group\b|^group$|^tap\s+here\s+for\s+group\s+info$", re.IGNORECASE
 )
 _CONTINUED = re.compile(r"[›>»]\W{0,2}$")  # "Parents of X Academy ›" (the group is next line)
 _SENDER = re.compile(r"^~\s?\S.{0,40}$")  # WhatsApp: "~ Jo" (a sender not in contacts)
-_GLUED_HANDLE_TIME = re.compile(r"^[\w.]{3,30}?_?\d{1,3}[smhdw]$", re.IGNORECASE)
+# "jess.parker_2h", "the_hendersons4 iw" (1w): a handle with its time, OCR's slips included.
+_GLUED_HANDLE_TIME = re.compile(r"^(?=\S*[._\d])[\w.]{3,30}?\s?(?:\d{1,3}|[Iil|])[smhdw]$")
 # A scrap of an icon or emoji inside a line: no letter or digit, not ordinary punctuation.
 _SCRAP = re.compile(r"(?<!\S)[^\w\s&£$%/:;,.!?'\"()\-–—]{1,3}(?!\S)|(?<!\S)[^\w\s]{2,3}(?!\S)")
 _OTHERS = re.compile(r"^.{1,80}\band\s+[\d,.]+[kKmM]?\s+others?\W*$", re.IGNORECASE)
@@ -81,7 +82,7 @@ _STATUS_BAR = re.compile(rf"^\W*{_CLOCK}\W*(?:\w{{0,4}}\W*){{0,6}}(?:\d{{1,3}}\s
 _OCR_CLOCK = r"\d[\dOoIl|a]?[:.][\dOoIl]{2}(?:\s?[ap]\.?m\.?)?"
 _TRAILING_TIME = re.compile(rf"\s+{_OCR_CLOCK}\s*[^\w\s]{{0,3}}\s*[vV]{{0,2}}\s*$")
 _NUMBERED = re.compile(r"\S*\d\S*")
-_WORD = re.compile(r"[A-Za-z]{3,}")
+_WORD = re.compile(r"[A-Za-z]{4,}")
 _SENTENCE_END = re.compile(r"[.!?…]\W*$")
 _MAX_NAME_WORDS = 6
 
@@ -165,7 +166,7 @@ def chrome_kind(text: str) -> str | None:
         return "reactions"
     if is_chrome_tokens(s):
         return "time" if re.search(_TIME, s, re.IGNORECASE) else "actions"
-    if len(_NUMBERED.findall(s)) >= 2 and len(_WORD.findall(s)) <= 1:
+    if len(_NUMBERED.findall(s)) >= 2 and not _WORD.search(s):
         return "counts"  # an action bar's counts with its icons read as scraps ("@1e [ise 9 212")
     if _header(s):
         return "header"

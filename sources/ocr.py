@@ -83,7 +83,11 @@ def _open(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=FORMATS)
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageRefused(
+            f"the image is too large (at most {MAX_PIXELS // 1_000_000} MP)"
+        ) from None
+    except UnidentifiedImageError:
         raise ImageRefused("not an image (only PNG, JPEG, WebP and GIF are taken)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRefused(f"not a readable image ({exc})") from None
@@ -135,7 +139,7 @@ def _lines(img: Image.Image, deadline_s: float) -> list[Line]:
         data = pytesseract.image_to_data(
             img,
             lang="eng",
-            config="--psm 3",
+            config="--psm 4",
             timeout=max(1.0, deadline_s),
             output_type=pytesseract.Output.DICT,
         )
@@ -145,15 +149,18 @@ def _lines(img: Image.Image, deadline_s: float) -> list[Line]:
         raise OcrFailed(f"OCR failed: {exc.message or exc.status}") from exc
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrFailed("OCR is not installed (Debian package tesseract-ocr)") from exc
-    words: dict[tuple[int, int, int], list[str]] = {}
+    lines: dict[tuple[int, int, int], list[tuple[int, int, str]]] = {}
     for i, word in enumerate(data["text"]):
         word = (word or "").strip()
         conf = float(data["conf"][i])
         if not word or conf < 0 or (conf < ICON_CONFIDENCE and _icon_like(word)):
             continue
         key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
-        words.setdefault(key, []).append(word)
-    return [Line(" ".join(ws), block) for (block, _, _), ws in words.items()]
+        lines.setdefault(key, []).append((int(data["top"][i]), int(data["left"][i]), word))
+    # Top to bottom: an emoji in a line can make Tesseract read its end as a block of its own,
+    # out of order; a screenshot of a post is one column, so position decides.
+    ordered = sorted(lines.items(), key=lambda kv: (min(t for t, _, _ in kv[1]), kv[1][0][1]))
+    return [Line(" ".join(w for _, _, w in ws), block) for (block, _, _), ws in ordered]
 
 
 def read_screenshot(data: bytes, *, deadline_s: float = DEFAULT_DEADLINE_S) -> OcrResult:

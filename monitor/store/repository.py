@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.dedup import SIMHASH_NEAR
 from monitor.models import Assessment, Mention
+from monitor.store import intake as intake_rows
 from monitor.store import mentions as mention_rows
 from monitor.store import sources as source_rows
 from monitor.store import state as service_state
 from monitor.store.engine import ensure_current, make_engine, migrate
-from monitor.store.leases import Leases
-from monitor.store import intake as intake_rows
 from monitor.store.intake import IntakeLinks, NewReport
+from monitor.store.leases import Leases
 from monitor.store.mentions import Candidate, assessment_from_record
 from monitor.store.schema import SourceRecord
 from monitor.store.sources import SourceRow
