@@ -65,7 +65,8 @@ _WEAK = r"(?:[^\w\s]{1,4}|[a-zA-Z]{1,2})"
 _TOKEN = re.compile(rf"(?:(?P<strong>{_STRONG})|{_WEAK})(?={_SEP}|$)", re.IGNORECASE)
 _LEADING = re.compile(rf"{_SEP}+")
 _GROUP_LINE = re.compile(
-    r"\b(?:public|private|visible)\s+group\b|^group$|^tap\s+here\s+for\s+group\s+info$", re.IGNORECASE
+    r"\b(?:public|private|visible)\s+group\b|^group$|^tap\s+here\s+for\s+group\s+info$",
+    re.IGNORECASE,
 )
 _CONTINUED = re.compile(r"[›>»]\W{0,2}$")  # "Parents of X Academy ›" (the group is next line)
 _SENDER = re.compile(r"^~\s?\S.{0,40}$")  # WhatsApp: "~ Jo" (a sender not in contacts)

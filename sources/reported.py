@@ -29,7 +29,7 @@ def fetch_reported(client: GuardedClient, url: str, source_key: str) -> Reported
     fetched or read: refused address, timeout, too large, error status, not a page."""
     got = client.get(url)
     assert not isinstance(got, NotModified)  # no validators were sent
-    items = parse_webpage(got.content, source_key, got.url, WebpageOptions(url=got.url))  # type: ignore[arg-type]
+    items = parse_webpage(got.content, source_key, got.url, WebpageOptions(url=got.url))
     text = "\n\n".join(i.text for i in items)[:MAX_TEXT]
     title = items[0].title if items else ""
     return ReportedPage(got.url, title, text, any(i.has_media for i in items))

@@ -9,6 +9,7 @@ import hashlib
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,11 +94,12 @@ def _png(path: Path) -> Image:
 
 
 @pytest.fixture(scope="module")
-def scored_ctx(tmp_path_factory: pytest.TempPathFactory) -> JobContext:
+def scored_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JobContext]:
     """One context with the real model, shared by the tests that score (it loads once)."""
     tmp = tmp_path_factory.mktemp("scored")
     ctx = JobContext.open(_settings(tmp), clock=fixed_clock(NOW))
-    return ctx
+    yield ctx
+    ctx.close()
 
 
 def test_a_screenshot_becomes_an_urgent_mention_and_the_head_gets_mail(tmp_path: Path) -> None:
@@ -190,7 +192,9 @@ def _huge_png(width: int, height: int) -> bytes:
     """A valid PNG header declaring width x height, with a few bytes of pixel data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return (
@@ -207,7 +211,10 @@ def _huge_png(width: int, height: int) -> bytes:
         ((Image("post.png", b"this is text, not a picture\n", "image/png"),), "not an image"),
         ((Image("bomb.png", _huge_png(50_000, 50_000), "image/png"),), "too large"),
         ((Image("big.png", _huge_png(8_000, 6_000), "image/png"),), "too large"),
-        ((Image("x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),), "not an image"),
+        (
+            (Image("x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),),
+            "not an image",
+        ),
         ((Image("big.jpg", b"\xff\xd8" + b"\0" * MAX_IMAGE_BYTES, "image/jpeg"),), "too large"),
         (tuple(_png(CALM_PNG) for _ in range(MAX_IMAGES + 1)), "too many images"),
     ],
@@ -228,11 +235,18 @@ def test_refusals_are_one_line_and_store_nothing(
 def test_other_refusals(tmp_path: Path) -> None:
     ctx = JobContext.open(_settings(tmp_path), clock=fixed_clock(NOW), score=False)
     try:
-        assert "unknown academy" in submit_report(ctx, _report(academy_id="nope", note="x"), NOW).reason
+        assert (
+            "unknown academy"
+            in submit_report(ctx, _report(academy_id="nope", note="x"), NOW).reason
+        )
         assert "missing" in submit_report(ctx, _report(reporter=" ", note="x"), NOW).reason
-        assert "not a web address" in submit_report(ctx, _report(url="file:///etc/passwd"), NOW).reason
+        assert (
+            "not a web address" in submit_report(ctx, _report(url="file:///etc/passwd"), NOW).reason
+        )
         assert "nothing to report" in submit_report(ctx, _report(), NOW).reason
-        assert "unknown report source" in submit_report(ctx, _report(source="x", note="x"), NOW).reason
+        assert (
+            "unknown report source" in submit_report(ctx, _report(source="x", note="x"), NOW).reason
+        )
         assert ctx.store.count_mentions() == 0
     finally:
         ctx.close()
@@ -245,7 +259,12 @@ def test_a_gif_and_a_jpeg_are_taken_by_content_whatever_their_name(tmp_path: Pat
     ctx = JobContext.open(_settings(tmp_path), clock=fixed_clock(NOW), score=False)
     try:
         result = submit_report(
-            ctx, _report(source="reported-screenshot", images=(Image("shot.png", buf.getvalue(), "image/png"),)), NOW
+            ctx,
+            _report(
+                source="reported-screenshot",
+                images=(Image("shot.png", buf.getvalue(), "image/png"),),
+            ),
+            NOW,
         )
         assert result.mention_id is not None
         (report,) = ctx.store.intake.reports_for_mention(result.mention_id)
@@ -316,7 +335,16 @@ recipients = ["head@ankermoor.example.org"]
     bad.write_text("not a picture", encoding="utf-8")
     refused = runner.invoke(
         cli,
-        [*args, "submit", "--academy", "ankermoor", "--image", str(bad), "--reporter", "p@example.org"],
+        [
+            *args,
+            "submit",
+            "--academy",
+            "ankermoor",
+            "--image",
+            str(bad),
+            "--reporter",
+            "p@example.org",
+        ],
         obj=fixed_clock(NOW),
     )
     assert refused.exit_code == 2 and "report refused: notes.png: not an image" in refused.output
