@@ -10,11 +10,11 @@ from monitor.app import App
 from monitor.clock import system_clock
 from monitor.commands import alerts, core, data, demo, scoring, service, users
 from monitor.commands import breaches as breach_commands
-from monitor.commands import mailbox as intake_mailbox
 from monitor.commands import removals as removal_commands
 from monitor.commands import triage as triage_commands
 from monitor.commands.check_source import check_source
 from monitor.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
+from monitor.commands.intake import COMMANDS as INTAKE_COMMANDS
 from monitor.commands.output import fail
 from monitor.store import StoreError
 
@@ -72,7 +72,7 @@ for command in [
     # `mentions` becomes a group (list, triage) that keeps core's listing as its default.
     *triage_commands.COMMANDS,
     *EVIDENCE_COMMANDS,
-    *intake_mailbox.COMMANDS,
+    *INTAKE_COMMANDS,
 ]:
     cli.add_command(command)
 

@@ -12,21 +12,21 @@ unrecorded: the next poll tries it again. A crash after `submit` but before the 
 covered by the intake core's own de-duplication (the same text for the same academy is one
 mention: uq_mention_fingerprint).
 
-The report type here (`MailReport`, `MailImage`) mirrors PLAN.md's `monitor.intake.Report` and
-`Image` field for field; `to_intake_report` converts it at the boundary.
+Each message becomes a `monitor.intake.Report` handed to `submit_report`, the same core the
+workspace form and `intake submit` use.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from monitor.config import ImapIntakeSettings, Settings
+from monitor.intake import Image, Report, SubmitResult, submit_report
 from monitor.store import Store
 from monitor.store import mailbox as mail_rows
 from monitor.store.mailbox import MessageKey, ProcessedMessage
@@ -54,44 +54,10 @@ MAX_BACKOFF = timedelta(hours=6)
 # --- the report handed to the intake core ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MailImage:
-    """Mirror of monitor.intake.Image (PLAN.md)."""
-
-    name: str
-    data: bytes
-    content_type: str
+Submit = Callable[[Report], SubmitResult]
 
 
-@dataclass(frozen=True)
-class MailReport:
-    """Mirror of monitor.intake.Report (PLAN.md), field for field."""
-
-    academy_id: str
-    source: str
-    reporter: str
-    url: str | None
-    note: str
-    text: str
-    images: tuple[MailImage, ...]
-    seen_where: str
-    original: bytes | None
-
-
-class SubmitOutcome(Protocol):
-    """What monitor.intake.SubmitResult offers."""
-
-    @property
-    def mention_id(self) -> int | None: ...
-
-    @property
-    def reason(self) -> str: ...
-
-
-Submit = Callable[[MailReport], SubmitOutcome]
-
-
-def to_report(fr: ForwardedReport, academy_id: str) -> MailReport:
+def to_report(fr: ForwardedReport, academy_id: str) -> Report:
     """The intake report for a forwarded message. The first link is the report's URL (fetched
     and captured by the intake core); the others are listed in the note."""
     url = fr.links[0] if fr.links else None
@@ -107,34 +73,24 @@ def to_report(fr: ForwardedReport, academy_id: str) -> MailReport:
     seen = f"email forwarded by {fr.sender}"
     if fr.forwarded_from:
         seen += f" (from {fr.forwarded_from})"
-    return MailReport(
+    return Report(
         academy_id=academy_id,
         source=SOURCE,
         reporter=fr.sender,
         url=url,
         note="\n".join(note_lines),
         text=fr.body_text,
-        images=tuple(MailImage(i.name, i.data, i.content_type) for i in fr.images),
+        images=tuple(Image(i.name, i.data, i.content_type) for i in fr.images),
         seen_where=seen,
         original=fr.original,
     )
 
 
-def to_intake_report(report: MailReport) -> Any:
-    """The same report as monitor.intake.Report (the intake core's own type)."""
-    intake = importlib.import_module("monitor.intake")
-    fields = asdict(report)
-    fields["images"] = tuple(intake.Image(**asdict(i)) for i in report.images)
-    return intake.Report(**fields)
-
-
 def default_submit(ctx: Any) -> Submit:
-    """The real intake: monitor.intake.submit_report(ctx, report, now), imported when first
-    called (the intake core is its own part: PLAN.md)."""
+    """The real intake: monitor.intake.submit_report(ctx, report, now)."""
 
-    def submit(report: MailReport) -> SubmitOutcome:
-        intake = importlib.import_module("monitor.intake")
-        return intake.submit_report(ctx, to_intake_report(report), ctx.now())
+    def submit(report: Report) -> SubmitResult:
+        return submit_report(ctx, report, ctx.now())
 
     return submit
 
@@ -457,7 +413,7 @@ def release(
     now: datetime,
     *,
     academy_id: str | None = None,
-) -> SubmitOutcome:
+) -> SubmitResult:
     """Turn a quarantined message into a report (a person vouched for it)."""
     with store.transaction() as tx:
         found = mail_rows.quarantined(tx, quarantine_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import BUNDLED_EXAMPLE, Settings, settings_from_mapping
-from monitor.mailintake import MailReport
+from monitor.intake import Report
 
 MAIL = Path(__file__).parent / "fixtures" / "intake-mail"
 
@@ -46,10 +46,10 @@ class Submitted:
 class Recorder:
     """Records every report it is given; `fail` makes the next calls raise (a crash)."""
 
-    reports: list[MailReport] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
     fail: int = 0
 
-    def __call__(self, report: MailReport) -> Submitted:
+    def __call__(self, report: Report) -> Submitted:
         if self.fail:
             self.fail -= 1
             raise RuntimeError("intake core crashed")

@@ -1,4 +1,4 @@
-"""`mention-monitor intake poll` and `intake quarantine list|release`: the intake mailbox by hand
+"""`mention-monitor intake poll` and `intake quarantine list|release` (added to the `intake` group): the intake mailbox by hand
 (the service polls it every intake.imap.poll_interval_minutes)."""
 
 from __future__ import annotations
@@ -10,12 +10,7 @@ from monitor.commands.core import settings_or_exit
 from monitor.commands.output import fail, safe, table
 
 
-@click.group("intake")
-def intake() -> None:
-    """Reports sent in by people: the intake mailbox and its quarantine."""
-
-
-@intake.command("poll")
+@click.command("poll")
 @click.pass_obj
 def poll(app: App) -> None:
     """Read the intake mailbox once now and say what became of each new message."""
@@ -35,7 +30,7 @@ def poll(app: App) -> None:
         raise SystemExit(1)
 
 
-@intake.group("quarantine")
+@click.group("quarantine")
 def quarantine() -> None:
     """Messages held back: sender not allowed, no academy, unreadable or too large."""
 
@@ -103,4 +98,5 @@ def quarantine_release(app: App, quarantine_id: int, academy: str | None) -> Non
     click.echo(safe(f"Released #{quarantine_id}: {what} ({outcome.reason})"))
 
 
-COMMANDS = [intake]
+# Subcommands of `intake` (monitor/commands/intake.py), beside `submit` and `link`.
+SUBCOMMANDS = [poll, quarantine]

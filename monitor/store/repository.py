@@ -22,6 +22,7 @@ from monitor.roles import Role, Viewer
 from monitor.store import audit as audit_rows
 from monitor.store import breaches as breach_rows
 from monitor.store import inbox as inbox_rows
+from monitor.store import intake as intake_rows
 from monitor.store import mentions as mention_rows
 from monitor.store import removals as removal_rows
 from monitor.store import sources as source_rows
@@ -31,6 +32,7 @@ from monitor.store import users as user_rows
 from monitor.store.audit import AuditEntry, AuditRow
 from monitor.store.engine import ensure_current, make_engine, migrate
 from monitor.store.inbox import InboxPage, InboxQuery, MentionDetail
+from monitor.store.intake import IntakeLinks, NewReport
 from monitor.store.leases import Leases
 from monitor.store.mentions import Candidate, assessment_from_record
 from monitor.store.schema import SourceRecord
@@ -242,6 +244,12 @@ class Tx:
     def mutes(self, academies: Sequence[str]) -> list[MuteRow]:
         return triage_rows.list_mutes(self.session, academies)
 
+    # --- intake (monitor/store/intake.py) ---------------------------------------------------
+
+    def add_intake_report(self, report: NewReport) -> int:
+        """Record a report (and its screenshots) with the mention it made, in this transaction."""
+        return intake_rows.add_report(self.session, report)
+
 
 class Store:
     """The database, opened and migrated."""
@@ -270,6 +278,11 @@ class Store:
     def leases(self) -> Leases:
         """Who runs which source now (monitor/store/leases.py)."""
         return Leases(self._sessions)
+
+    @property
+    def intake(self) -> IntakeLinks:
+        """Intake links, their rate limit, and reports by mention (monitor/store/intake.py)."""
+        return IntakeLinks(self._sessions)
 
     def close(self) -> None:
         self.engine.dispose()

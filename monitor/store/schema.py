@@ -530,3 +530,77 @@ class MailQuarantineRecord(Base):
     status: Mapped[str] = mapped_column(String(20), default="held")  # held | released
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+
+
+# --- intake: reported links, screenshots and forwarded mail (monitor/intake.py) ---------------
+
+
+class IntakeReportRecord(Base):
+    """One report someone sent in (a link, screenshots, a forwarded mail) and what became of it:
+    the mention it made or repeated. Deleted with its mention (erasure, retention)."""
+
+    __tablename__ = "intake_reports"
+    __table_args__ = (Index("ix_intake_report_academy", "academy_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    academy_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(
+        String(40)
+    )  # reported | reported-email | reported-screenshot
+    reporter: Mapped[str] = mapped_column(String(320))
+    url: Mapped[str | None] = mapped_column(Text)
+    seen_where: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    fetch_error: Mapped[str | None] = mapped_column(Text)
+    mention_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(20))  # stored | duplicate
+    original: Mapped[bytes | None] = mapped_column(LargeBinary)  # a forwarded message, as sent
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IntakeImageRecord(Base):
+    """A screenshot kept as evidence with its report: the bytes as sent, their SHA-256, and what
+    OCR read (the post's text and the app's chrome lines apart)."""
+
+    __tablename__ = "intake_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("intake_reports.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(50))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    ocr_text: Mapped[str] = mapped_column(Text, default="")
+    post_text: Mapped[str] = mapped_column(Text, default="")
+    chrome_lines: Mapped[list[str]] = mapped_column(JSON)
+    ocr_error: Mapped[str | None] = mapped_column(Text)
+
+
+class IntakeLinkRecord(Base):
+    """An academy's intake link: only the SHA-256 of its secret is stored; rotating replaces it."""
+
+    __tablename__ = "intake_links"
+
+    academy_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IntakeHitRecord(Base):
+    """One submission through an intake link, for its rate limit (rows older than the window go)."""
+
+    __tablename__ = "intake_hits"
+    __table_args__ = (Index("ix_intake_hit_link", "link_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
