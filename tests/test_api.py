@@ -100,9 +100,17 @@ class Api:
         self.client = client
 
     def call(
-        self, path: str, token: str | None = None, *, method: str = "GET", **params: Any
+        self,
+        path: str,
+        token: str | None = None,
+        *,
+        method: str = "GET",
+        authorization: str | None = None,
+        **params: Any,
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if token:
+            authorization = f"Bearer {token}"
+        headers = {"Authorization": authorization} if authorization else {}
         r = self.client.request(method, path, params=params, headers=headers)
         assert r.headers["cache-control"] == "no-store"
         if method != "HEAD":
@@ -199,8 +207,8 @@ def test_tokens_unknown_revoked_removed_and_cookies_are_refused(
     for bad in (token + "x", "mm_" + secrets.token_urlsafe(32)):
         r = api.call("/api/v1/mentions", bad)
         assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
-    basic = api.client.get("/api/v1/mentions", headers={"Authorization": f"Basic {token}"})
-    assert basic.status_code == 401
+    for scheme in (f"Basic {token}", token, "Bearer", f"Bearer {token} {token}"):
+        assert api.call("/api/v1/mentions", authorization=scheme).status_code == 401
 
     # A signed-in browser session is no way in: the API reads no cookies.
     cookies, _ = signed_in(
