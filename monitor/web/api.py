@@ -27,7 +27,6 @@ audit), never the author's handle, never notes or the DPO's reasoning.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -62,8 +61,6 @@ from monitor.triage import Status
 from monitor.web.api_doc import openapi
 from monitor.web.auth import RateLimiter
 from monitor.web.pages import mention_id
-
-log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 RATE_PER_TOKEN = 60
