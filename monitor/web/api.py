@@ -406,7 +406,7 @@ def routes(
         return Response(
             document,
             media_type="application/json",
-            headers={**HEADERS, "Cache-Control": "no-store"},
+            headers=HEADERS,
         )
 
     async def not_found(request: Request) -> Response:
