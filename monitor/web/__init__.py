@@ -194,6 +194,9 @@ def create_app(
 
     sign_in = auth.Auth(settings, store, clock, _page)
     routes += sign_in.routes() + pages.routes(settings, store, clock, _page, _page_limiter)
+    from monitor.web import api  # the read-only JSON API at /api/v1 (monitor/web/api.py)
+
+    routes += api.routes(settings, store, clock, _page_limiter)
     app = Starlette(routes=routes)
     app.state.auth = sign_in  # require_viewer(request) and the others find it here
     return app
