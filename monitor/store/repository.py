@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.dedup import SIMHASH_NEAR
 from monitor.models import Assessment, Mention
+from monitor.store import corrections as correction_rows
 from monitor.store import mentions as mention_rows
 from monitor.store import sources as source_rows
 from monitor.store import state as service_state
+from monitor.store.corrections import Correction, ExclusionProposal
 from monitor.store.engine import ensure_current, make_engine, migrate
 from monitor.store.leases import Leases
 from monitor.store.mentions import Candidate, assessment_from_record
@@ -114,6 +116,55 @@ class Tx:
         return source_rows.failed(
             self.session, key, reason, now, next_check, status=status, advice=advice
         )
+
+    # --- corrections (monitor/store/corrections.py) -----------------------------------------
+
+    def mention(self, mention_id: int) -> tuple[Mention, Assessment | None] | None:
+        return mention_rows.get(self.session, mention_id)
+
+    def add_correction(
+        self,
+        mention: Mention,
+        kind: str,
+        text: str,
+        categories: Sequence[str],
+        urgent: bool | None,
+        by: str,
+        now: datetime,
+    ) -> Correction:
+        """Store a labelled example made from `mention` (text: the scoring text it had)."""
+        return correction_rows.add(
+            self.session,
+            mention_id=mention.id,
+            academy_id=mention.organisation,
+            kind=kind,
+            text=text,
+            has_media=mention.has_media,
+            categories=categories,
+            urgent=urgent,
+            made_by=by,
+            made_at=now,
+        )
+
+    def propose_exclusion(
+        self, academy_id: str, phrase: str, mention_id: int | None, by: str, now: datetime
+    ) -> ExclusionProposal:
+        return correction_rows.propose(
+            self.session,
+            academy_id=academy_id,
+            phrase=phrase,
+            mention_id=mention_id,
+            by=by,
+            now=now,
+        )
+
+    def decide_exclusion(
+        self, proposal_id: int, status: str, by: str, now: datetime
+    ) -> ExclusionProposal | None:
+        return correction_rows.decide(self.session, proposal_id, status, by, now)
+
+    def exclusion_proposal(self, proposal_id: int) -> ExclusionProposal | None:
+        return correction_rows.get_proposal(self.session, proposal_id)
 
 
 class Store:
@@ -257,3 +308,22 @@ class Store:
         """Delete mentions first seen before `cutoff` (unless kept) and what derives from them."""
         with self.session() as session:
             return mention_rows.purge_before(session, cutoff)
+
+    # --- corrections (monitor/store/corrections.py) -----------------------------------------
+
+    def corrections(
+        self, *, academy_id: str | None = None, kind: str | None = None
+    ) -> list[Correction]:
+        with self.session() as session:
+            return correction_rows.list_corrections(session, academy_id=academy_id, kind=kind)
+
+    def exclusion_proposals(
+        self, *, academy_id: str | None = None, status: str | None = None
+    ) -> list[ExclusionProposal]:
+        with self.session() as session:
+            return correction_rows.list_proposals(session, academy_id=academy_id, status=status)
+
+    def applied_exclusions(self) -> dict[str, tuple[str, ...]]:
+        """Applied matcher exclusions per academy (merged with the configured ones)."""
+        with self.session() as session:
+            return correction_rows.applied_exclusions(session)
