@@ -87,6 +87,7 @@ def _setup(tmp_path: Path) -> tuple[list[str], Store, Path]:
     )
 
 
+@pytest.mark.timeout(1800)  # three policy fits on ~3,000 mentions; slow on a shared machine
 def test_train_with_corrections_accepts_good_refuses_poisoned(tmp_path: Path) -> None:
     cfg, store, heads = _setup(tmp_path)
     good = [json.loads(x) for x in (FIXTURES / "health-gossip.jsonl").read_text().splitlines()]
