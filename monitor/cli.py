@@ -76,6 +76,12 @@ for command in [
 ]:
     cli.add_command(command)
 
+# Corrections that teach the scorer (issue 12).
+from monitor.commands import corrections as _corrections  # noqa: E402
+
+for command in _corrections.COMMANDS:
+    cli.add_command(command)
+
 
 def main() -> None:
     cli(prog_name="mention-monitor")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -124,6 +124,17 @@ def register_sources(store: Store, sources: Sequence[ConfiguredSource], now: dat
         store.sync_sources(rows, now)
 
 
+def matcher_for(settings: Settings, applied: Mapping[str, Sequence[str]]) -> Matcher:
+    """The matcher of the configured academies, with the exclusions an admin applied (from
+    "not about us" corrections, monitor/corrections.py) added to each academy's configured ones."""
+    watches = []
+    for a in settings.academies:
+        w = Watch.from_config(a)
+        extra = tuple(p for p in applied.get(a.id, ()) if p not in w.exclusions)
+        watches.append(replace(w, exclusions=w.exclusions + extra) if extra else w)
+    return Matcher(watches)
+
+
 @dataclass
 class Runner:
     settings: Settings
@@ -134,10 +145,12 @@ class Runner:
     clock: Clock = system_clock
     sources: list[ConfiguredSource] = field(init=False)
     matcher: Matcher = field(init=False)
+    _exclusions: dict[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sources = configured_sources(self.settings)
-        self.matcher = Matcher([Watch.from_config(a) for a in self.settings.academies])
+        self._exclusions = self.store.applied_exclusions()
+        self.matcher = matcher_for(self.settings, self._exclusions)
         register_sources(self.store, self.sources, self.now())
 
     def now(self) -> datetime:
@@ -156,6 +169,7 @@ class Runner:
         if isinstance(src, str):
             src = configured_source(self.settings, src)
         started = time.monotonic()
+        self._refresh_exclusions()
         row = self.store.source(src.key)
         try:
             collected = src.collector.collect(src.spec, row.state, self.client)
@@ -168,6 +182,14 @@ class Runner:
             reason = f"internal error in the {src.spec.kind} collector: {type(exc).__name__}"
             return self._failed(src, row, reason, None, started)
         return self._store(src, collected, started)
+
+    def _refresh_exclusions(self) -> None:
+        """An exclusion an admin applied since the last run counts from this run on (one small
+        query per source run; the matcher is rebuilt only when the set changed)."""
+        current = self.store.applied_exclusions()
+        if current != self._exclusions:
+            self._exclusions = current
+            self.matcher = matcher_for(self.settings, current)
 
     # --- outcomes ---------------------------------------------------------------------------
 

@@ -611,6 +611,13 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     help="Reuse the hostility heads of the shipped heads file (they are trained on TweetEval "
     "alone) and refit only the policy heads: minutes faster, same result for the same TweetEval.",
 )
+@click.option(
+    "--with-corrections",
+    is_flag=True,
+    help="Refit the policy heads on the bundled data plus the stored corrections, check the "
+    "result on a held-out part and write it to the heads in use (scoring.heads) only if it is "
+    "not worse; a running service picks it up without a restart.",
+)
 @click.pass_context
 def train(
     ctx: click.Context,
@@ -618,12 +625,16 @@ def train(
     tweeteval: str | None,
     out: str | None,
     keep_hostility: bool,
+    with_corrections: bool,
 ) -> None:
     """Retrain the classifier heads from the data bundled in the repository (plus any --data)
     and report out-of-fold figures."""
     from monitor.scoring.train import BUNDLED_DEV, BUNDLED_TWEETEVAL
 
     settings = _settings(ctx)
+    if with_corrections:
+        _train_with_corrections(ctx, settings, out)
+        return
     tweeteval = tweeteval or str(BUNDLED_TWEETEVAL)
     if not Path(tweeteval).is_dir():
         fail(f"no TweetEval folder at {tweeteval}; pass --tweeteval DIR")
@@ -665,6 +676,56 @@ def train(
     version = heads.save(target)
     click.echo(json.dumps(report, indent=2))
     click.echo(f"wrote {target} (heads {version})")
+
+
+def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | None) -> None:
+    """`train --with-corrections` (monitor/scoring/retrain.py): exit 1, heads untouched, when
+    the new heads are worse on the held-out part."""
+    from monitor.scoring import HeadsError, ModelLoadError
+    from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
+    from monitor.scoring.heads import load_heads
+    from monitor.scoring.pipeline import heads_file
+    from monitor.scoring.retrain import retrain
+    from monitor.scoring.train import DataError
+
+    app = ctx.find_object(App) or App(None)
+    target = Path(out) if out else heads_file(settings.scoring)
+    try:
+        current = load_heads(heads_file(settings.scoring))
+        embedder = load_model(settings.scoring.model, settings.scoring.batch_size)
+    except (HeadsError, ModelLoadError) as exc:
+        fail(f"scoring: {exc}")
+        raise
+    store = app.store()
+    try:
+        corrections = store.corrections()
+    finally:
+        store.close()
+    cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
+    try:
+        outcome = retrain(
+            embedder,
+            cache,
+            current,
+            corrections,
+            settings.scoring,
+            app.now().strftime("%Y%m%d"),
+            lambda m: click.echo(m, err=True),
+        )
+    except DataError as exc:
+        fail(str(exc))
+        raise
+    finally:
+        cache.save()
+    click.echo(f"reference ({outcome.reference}): {outcome.reference_scores.line()}")
+    click.echo(f"new heads:  {outcome.candidate_scores.line()}")
+    if outcome.refused:
+        fail(f"refused: the new heads are worse on the held-out part: {outcome.refused}", 1)
+    version = outcome.candidate.save(target)
+    click.echo(
+        f"wrote {target} (heads {version}; {outcome.corrections_used} corrections trained, "
+        f"{outcome.corrections_held} held out)"
+    )
 
 
 COMMANDS = [score, eval_, train]

@@ -8,7 +8,9 @@ severity rules. Model loading happens once, in `load_scorer`.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +38,9 @@ LEAK_FLOOR = 0.9
 DETECTOR_FLOOR = 0.9
 # ScoringSettings' default for threshold and urgent_threshold: "use what training chose".
 DEFAULT_THRESHOLD = 0.5
+# A running scorer looks at the heads file's stamp at most this often (seconds).
+RELOAD_SECONDS = 60.0
+log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
@@ -86,6 +91,7 @@ class Scorer:
         heads: Heads,
         settings: ScoringSettings,
         cache: EmbeddingCache | None = None,
+        heads_path: Path | None = None,
     ) -> None:
         if heads.dim != embedder.dim:
             raise HeadsError(
@@ -97,6 +103,38 @@ class Scorer:
         self.settings = settings
         self.cache: EmbeddingCache = cache if cache is not None else MemoryEmbeddingCache()
         self.model_version = f"{embedder.name}+heads-{heads.version}"
+        # Hot reload: `train --with-corrections` replaces the heads file atomically; a running
+        # service notices at its next batch (at most one stat() per RELOAD_SECONDS) and swaps.
+        self.heads_path = heads_path
+        self.reload_seconds = RELOAD_SECONDS
+        self._heads_stamp = _stamp(heads_path)
+        self._checked_at = time.monotonic()
+
+    def maybe_reload(self) -> bool:
+        """Load the heads file again if it changed since it was loaded; True when it did. A file
+        that cannot be loaded (half-copied by hand, wrong model) is logged and the heads in use
+        are kept."""
+        if self.heads_path is None or time.monotonic() - self._checked_at < self.reload_seconds:
+            return False
+        self._checked_at = time.monotonic()
+        stamp = _stamp(self.heads_path)
+        if stamp == self._heads_stamp or stamp is None:
+            return False
+        from monitor.scoring.heads import load_heads
+
+        try:
+            heads = load_heads(self.heads_path)
+            if heads.dim != self.embedder.dim:
+                raise HeadsError(f"made for a {heads.dim}-dimension model")
+        except HeadsError as exc:
+            log.warning("new heads file not used", extra={"reason": str(exc)})
+            self._heads_stamp = stamp  # don't retry the same broken file every minute
+            return False
+        self._heads_stamp = stamp
+        self.heads = heads  # one assignment: a batch in flight keeps the heads it started with
+        self.model_version = f"{self.embedder.name}+heads-{heads.version}"
+        log.info("heads reloaded", extra={"model_version": self.model_version})
+        return True
 
     def threshold(self, category: str) -> float:
         """scoring.threshold if changed from its default 0.5, else the cut chosen in training."""
@@ -118,22 +156,23 @@ class Scorer:
         self, texts: Sequence[str], has_media: Sequence[bool], emb: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, list[list[Evidence]]]:
         """Per text: category probabilities (n x 5), urgent probability (n), personal data."""
+        heads = self.heads  # one set of heads for the whole batch, even if a reload swaps them
         clean = [model_text(t) for t in texts]
         found = [find_personal_data(t) for t in texts]
         signals = [leak_signals(ev, t) for ev, t in zip(found, texts, strict=True)]
         counts = NgramCounts(clean)  # hashed once, shared by both hostility heads
         host = np.stack(
-            [self.heads.hostility[k].proba(counts, emb) for k in ("offensive", "hate")], axis=1
+            [heads.hostility[k].proba(counts, emb) for k in ("offensive", "hate")], axis=1
         )
         x = policy_features(
-            emb, clean, has_media, host, signals, self.heads.prototypes, self.heads.proto_owner
+            emb, clean, has_media, host, signals, heads.prototypes, heads.proto_owner
         )
-        probs = np.stack([self.heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
+        probs = np.stack([heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
         for n, ev in enumerate(found):
             row = dict(zip(CATEGORIES, (float(v) for v in probs[n]), strict=True))
             floored = apply_floors(row, texts[n], ev, signals[n])
             probs[n] = [floored[c] for c in CATEGORIES]
-        return probs, self.heads.urgent.proba(x), found
+        return probs, heads.urgent.proba(x), found
 
     def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:
         """The general hostility signal (TweetEval 'offensive' or 'hate') for raw texts."""
@@ -145,6 +184,7 @@ class Scorer:
         """One Assessment per input, in order."""
         if not inputs:
             return []
+        self.maybe_reload()
         texts, truncated, emb = self.embed(inputs)
         media = [bool(i.has_media) for i in inputs]
         probs, urgent_p, found = self.probabilities(texts, media, emb)
@@ -189,6 +229,25 @@ def load_scorer(settings: ScoringSettings, cache: EmbeddingCache | None = None) 
     from monitor.scoring.embeddings import load_model
     from monitor.scoring.heads import load_heads
 
-    heads = load_heads(Path(settings.heads).expanduser() if settings.heads else None)
+    path = heads_file(settings)
+    heads = load_heads(path)
     embedder = load_model(settings.model, settings.batch_size)
-    return Scorer(embedder, heads, settings, cache)
+    return Scorer(embedder, heads, settings, cache, heads_path=path)
+
+
+def heads_file(settings: ScoringSettings) -> Path:
+    """The heads file in use: scoring.heads, else the one the package ships."""
+    from monitor.scoring.heads import DEFAULT_HEADS
+
+    return Path(settings.heads).expanduser() if settings.heads else DEFAULT_HEADS
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What changes when the file is replaced (os.replace gives a new inode) or rewritten."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_ino, st.st_size)

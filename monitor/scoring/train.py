@@ -177,6 +177,8 @@ class PolicyData:
     x: np.ndarray
     y: np.ndarray  # n x 5
     urgent: np.ndarray
+    # Rows whose urgent label is known (a correction may say only the categories); None: all.
+    urgent_known: np.ndarray | None = None
 
 
 def policy_matrix(
@@ -246,10 +248,12 @@ def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dic
         t = _threshold_for(oof, data.y[:, i], 2.0 if c == "data_leak" else 1.0)
         heads[c] = LinearHead(h.w, h.b, h.a, h.c, t)
         report[c] = float(f1_score(data.y[:, i], oof >= t))
-    h, oof = fit_linear(data.x, data.urgent, POLICY_C)
-    t = recall_first_threshold(oof, data.urgent)
+    known = data.urgent_known if data.urgent_known is not None else slice(None)
+    ux, uy = data.x[known], data.urgent[known]
+    h, oof = fit_linear(ux, uy, POLICY_C)
+    t = recall_first_threshold(oof, uy)
     urgent = LinearHead(h.w, h.b, h.a, h.c, t)
-    report["urgent"] = float(f1_score(data.urgent, oof >= t))
+    report["urgent"] = float(f1_score(uy, oof >= t))
     return heads, urgent, report
 
 

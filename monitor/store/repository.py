@@ -21,6 +21,7 @@ from monitor.models import Assessment, Mention
 from monitor.roles import Role, Viewer
 from monitor.store import audit as audit_rows
 from monitor.store import breaches as breach_rows
+from monitor.store import corrections as correction_rows
 from monitor.store import inbox as inbox_rows
 from monitor.store import intake as intake_rows
 from monitor.store import mentions as mention_rows
@@ -30,6 +31,7 @@ from monitor.store import state as service_state
 from monitor.store import triage as triage_rows
 from monitor.store import users as user_rows
 from monitor.store.audit import AuditEntry, AuditRow
+from monitor.store.corrections import Correction, ExclusionProposal
 from monitor.store.engine import ensure_current, make_engine, migrate
 from monitor.store.inbox import InboxPage, InboxQuery, MentionDetail
 from monitor.store.intake import IntakeLinks, NewReport
@@ -249,6 +251,55 @@ class Tx:
     def add_intake_report(self, report: NewReport) -> int:
         """Record a report (and its screenshots) with the mention it made, in this transaction."""
         return intake_rows.add_report(self.session, report)
+
+    # --- corrections (monitor/store/corrections.py) -----------------------------------------
+
+    def mention(self, mention_id: int) -> tuple[Mention, Assessment | None] | None:
+        return mention_rows.get(self.session, mention_id)
+
+    def add_correction(
+        self,
+        mention: Mention,
+        kind: str,
+        text: str,
+        categories: Sequence[str],
+        urgent: bool | None,
+        by: str,
+        now: datetime,
+    ) -> Correction:
+        """Store a labelled example made from `mention` (text: the scoring text it had)."""
+        return correction_rows.add(
+            self.session,
+            mention_id=mention.id,
+            academy_id=mention.organisation,
+            kind=kind,
+            text=text,
+            has_media=mention.has_media,
+            categories=categories,
+            urgent=urgent,
+            made_by=by,
+            made_at=now,
+        )
+
+    def propose_exclusion(
+        self, academy_id: str, phrase: str, mention_id: int | None, by: str, now: datetime
+    ) -> ExclusionProposal:
+        return correction_rows.propose(
+            self.session,
+            academy_id=academy_id,
+            phrase=phrase,
+            mention_id=mention_id,
+            by=by,
+            now=now,
+        )
+
+    def decide_exclusion(
+        self, proposal_id: int, status: str, by: str, now: datetime
+    ) -> ExclusionProposal | None:
+        return correction_rows.decide(self.session, proposal_id, status, by, now)
+
+    def exclusion_proposal(self, proposal_id: int) -> ExclusionProposal | None:
+        return correction_rows.get_proposal(self.session, proposal_id)
 
 
 class Store:
@@ -512,3 +563,22 @@ class Store:
     def mention_detail(self, mention_id: int) -> MentionDetail | None:
         with self.session() as session:
             return inbox_rows.mention_detail(session, mention_id)
+
+    # --- corrections (monitor/store/corrections.py) -----------------------------------------
+
+    def corrections(
+        self, *, academy_id: str | None = None, kind: str | None = None
+    ) -> list[Correction]:
+        with self.session() as session:
+            return correction_rows.list_corrections(session, academy_id=academy_id, kind=kind)
+
+    def exclusion_proposals(
+        self, *, academy_id: str | None = None, status: str | None = None
+    ) -> list[ExclusionProposal]:
+        with self.session() as session:
+            return correction_rows.list_proposals(session, academy_id=academy_id, status=status)
+
+    def applied_exclusions(self) -> dict[str, tuple[str, ...]]:
+        """Applied matcher exclusions per academy (merged with the configured ones)."""
+        with self.session() as session:
+            return correction_rows.applied_exclusions(session)

@@ -604,3 +604,47 @@ class IntakeHitRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     link_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- corrections (issue 12: corrections that teach the scorer) --------------------------------
+
+
+class CorrectionRecord(Base):
+    """A person's correction of one mention, kept as a labelled example for `train
+    --with-corrections`. `text` is the scoring text the scorer saw (training data derived from
+    the mention), so the row goes with the mention: erasure and the retention purge cascade."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (Index("ix_correction_academy", "academy_id", "made_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), index=True
+    )
+    academy_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))  # wrong_categories | not_about_us
+    text: Mapped[str] = mapped_column(Text)
+    has_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    urgent: Mapped[bool | None] = mapped_column(Boolean)  # None: the person did not say
+    made_by: Mapped[str] = mapped_column(String(320))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExclusionProposalRecord(Base):
+    """A matcher exclusion proposed by a "not about us" correction; an admin applies or rejects
+    it. `phrase` is a few words around the matched name, not the post; it stays when the mention
+    goes (mention_id becomes NULL) so that an applied exclusion keeps working."""
+
+    __tablename__ = "exclusion_proposals"
+    __table_args__ = (Index("ix_exclusion_academy_status", "academy_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    academy_id: Mapped[str] = mapped_column(String(64))
+    phrase: Mapped[str] = mapped_column(String(200))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+    proposed_by: Mapped[str] = mapped_column(String(320))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")  # |applied|rejected
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

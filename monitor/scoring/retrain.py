@@ -1,0 +1,277 @@
+"""`train --with-corrections`: refit the policy heads on the bundled data plus people's
+corrections, and use the result only if it is not worse on a held-out part.
+
+The held-out part (fixed, so every run and the heads it produced agree on it):
+- the trusted part: a stratified 20 % of the two bundled dev sets (seed 13, strata = urgent, else
+  the first category, else none), relevant mentions only;
+- the held-out corrections: each "wrong categories" correction whose id hashes into 1 of 5.
+Everything else trains the candidate (the hostility heads are kept: TweetEval alone).
+
+The candidate is compared with a reference that has never seen the held-out part: the heads in
+use when they were made by this same rule (their meta says so), else heads refitted on the same
+training part without corrections. It is refused ("worse") when, on the trusted part, its
+macro-F1 over the five categories falls by more than MACRO_F1_TOLERANCE, or its urgent recall
+falls at all; or when it agrees with fewer held-out corrections than the reference.
+"Not about us" corrections are not relevant to the school, so, like the bundled namesakes, they
+train no policy head: they go to the matcher (exclusion proposals).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from monitor.config import ScoringSettings
+from monitor.models import CATEGORIES, ScoringInput, Severity
+from monitor.scoring.embeddings import Embedder, EmbeddingCache
+from monitor.scoring.heads import Heads
+from monitor.scoring.pipeline import Scorer
+from monitor.scoring.train import (
+    BUNDLED_DEV,
+    BUNDLED_DEV2,
+    BUNDLED_TRAIN,
+    SEED,
+    Example,
+    Progress,
+    fit_policy,
+    load_examples,
+    policy_matrix,
+    written_files,
+)
+from monitor.store.corrections import Correction
+
+HOLDOUT_SHARE = 0.2
+HOLDOUT_RULE = "dev+dev2 stratified 20% seed 13; corrections sha256(id) 1 in 5; v1"
+MACRO_F1_TOLERANCE = 0.02
+
+
+def correction_examples(corrections: Sequence[Correction]) -> list[tuple[Example, bool]]:
+    """Each correction as a labelled Example, with whether its urgent label is known."""
+    out = []
+    for c in corrections:
+        ex = Example(
+            id=f"correction-{c.id}",
+            title="",
+            text=c.text,
+            has_media=c.has_media,
+            relevant=c.kind != "not_about_us",
+            categories=tuple(x for x in c.categories if x in CATEGORIES),
+            urgent=bool(c.urgent),
+            source="correction",
+        )
+        out.append((ex, c.urgent is not None))
+    return out
+
+
+def held_out(correction_id: int) -> bool:
+    """Whether a correction is in the held-out part: fixed by its id, so a correction that
+    trained one model is never used to judge the next."""
+    return hashlib.sha256(f"{SEED}:{correction_id}".encode()).digest()[0] % 5 == 0
+
+
+def _stratum(e: Example) -> str:
+    return "urgent" if e.urgent else (e.categories[0] if e.categories else "none")
+
+
+def trusted_split(dev: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+    """(training part, trusted held-out part) of the bundled dev sets."""
+    strata = [_stratum(e) for e in dev]
+    counts = {s: strata.count(s) for s in strata}
+    strata = [s if counts[s] >= 2 else "rare" for s in strata]
+    idx = np.arange(len(dev))
+    tr, te = train_test_split(idx, test_size=HOLDOUT_SHARE, random_state=SEED, stratify=strata)
+    return [dev[i] for i in sorted(tr)], [dev[i] for i in sorted(te) if dev[i].relevant]
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[tuple[Example, bool]]  # bundled training part + training corrections
+    trusted: list[Example]
+    held_corrections: list[Example]
+    corrections_used: int
+
+
+def make_split(corrections: Sequence[Correction], extra_files: Sequence[Path] = ()) -> Split:
+    dev = load_examples(BUNDLED_DEV) + load_examples(BUNDLED_DEV2)
+    dev_train, trusted = trusted_split(dev)
+    others = [e for f in [BUNDLED_TRAIN, *written_files(), *extra_files] for e in load_examples(f)]
+    base = [(e, True) for e in others + dev_train]
+    train_c, held_c = [], []
+    for c, (ex, known) in zip(corrections, correction_examples(corrections), strict=True):
+        if held_out(c.id):
+            if c.kind == "wrong_categories":
+                held_c.append(ex)
+        else:
+            train_c.append((ex, known))
+    return Split(base + train_c, trusted, held_c, len(train_c))
+
+
+def fit(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    base: Heads,
+    train: Sequence[tuple[Example, bool]],
+    meta: dict[str, object],
+) -> Heads:
+    """Policy and urgent heads on `train` (relevant examples), base's hostility and prototypes."""
+    rows = [(e, k) for e, k in train if e.relevant]
+    data = policy_matrix(
+        embedder, cache, [e for e, _ in rows], base.hostility, base.prototypes, base.proto_owner
+    )
+    data.urgent_known = np.asarray([k for _, k in rows], dtype=bool)
+    policy, urgent, report = fit_policy(data)
+    return Heads(
+        base.model_name,
+        base.dim,
+        policy,
+        urgent,
+        base.hostility,
+        base.prototypes,
+        base.proto_owner,
+        {**meta, "examples": len(rows), "report": {"policy_oof_f1": report}},
+    )
+
+
+@dataclass(frozen=True)
+class Scores:
+    macro_f1: float  # trusted part, over the five categories
+    urgent_recall: float  # trusted part, end to end (severity urgent)
+    corrections_agree: float | None  # held-out corrections predicted exactly; None: none held
+
+    def line(self) -> str:
+        agree = "-" if self.corrections_agree is None else f"{self.corrections_agree:.3f}"
+        return (
+            f"macro-F1 {self.macro_f1:.3f}, urgent recall {self.urgent_recall:.3f}, "
+            f"held-out corrections agreed {agree}"
+        )
+
+
+def _assess(scorer: Scorer, examples: Sequence[Example]) -> list[tuple[set[str], bool]]:
+    out = scorer.assess([ScoringInput(e.title, e.text, e.has_media) for e in examples])
+    return [(set(a.categories), a.severity == Severity.URGENT) for a in out]
+
+
+def evaluate(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    heads: Heads,
+    settings: ScoringSettings,
+    split: Split,
+) -> Scores:
+    scorer = Scorer(embedder, heads, settings, cache)
+    got = _assess(scorer, split.trusted)
+    f1s = []
+    for c in CATEGORIES:
+        tp = sum(
+            1 for e, (p, _) in zip(split.trusted, got, strict=True) if c in e.categories and c in p
+        )
+        fp = sum(
+            1
+            for e, (p, _) in zip(split.trusted, got, strict=True)
+            if c not in e.categories and c in p
+        )
+        fn = sum(
+            1
+            for e, (p, _) in zip(split.trusted, got, strict=True)
+            if c in e.categories and c not in p
+        )
+        if tp + fp + fn:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    urgent = [u for e, (_, u) in zip(split.trusted, got, strict=True) if e.urgent]
+    agree = None
+    if split.held_corrections:
+        held = _assess(scorer, split.held_corrections)
+        agree = float(
+            np.mean(
+                [
+                    p == set(e.categories)
+                    for e, (p, _) in zip(split.held_corrections, held, strict=True)
+                ]
+            )
+        )
+    return Scores(
+        macro_f1=float(np.mean(f1s)) if f1s else 0.0,
+        urgent_recall=float(np.mean(urgent)) if urgent else 1.0,
+        corrections_agree=agree,
+    )
+
+
+def worse(candidate: Scores, reference: Scores) -> str | None:
+    """Why the candidate is worse than the reference on the held-out part; None if it is not."""
+    if candidate.macro_f1 < reference.macro_f1 - MACRO_F1_TOLERANCE:
+        return (
+            f"macro-F1 on the held-out dev part fell from {reference.macro_f1:.3f} to "
+            f"{candidate.macro_f1:.3f} (more than {MACRO_F1_TOLERANCE})"
+        )
+    if candidate.urgent_recall < reference.urgent_recall - 1e-9:
+        return (
+            f"urgent recall on the held-out dev part fell from {reference.urgent_recall:.3f} "
+            f"to {candidate.urgent_recall:.3f}"
+        )
+    if (
+        candidate.corrections_agree is not None
+        and reference.corrections_agree is not None
+        and candidate.corrections_agree < reference.corrections_agree - 1e-9
+    ):
+        return (
+            f"it agrees with fewer held-out corrections ({candidate.corrections_agree:.3f} < "
+            f"{reference.corrections_agree:.3f})"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    candidate: Heads
+    candidate_scores: Scores
+    reference_scores: Scores
+    reference: str  # "heads in use" | "refitted without corrections"
+    refused: str | None  # the reason, or None when the candidate may be used
+    corrections_used: int
+    corrections_held: int
+
+
+def retrain(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    current: Heads,
+    corrections: Sequence[Correction],
+    settings: ScoringSettings,
+    trained: str,
+    progress: Progress,
+) -> Outcome:
+    """Fit the candidate, fit or pick the reference, score both on the held-out part."""
+    split = make_split(corrections)
+    meta: dict[str, object] = {
+        "trained": trained,
+        "data": ["bundled (held-out part excluded)", "corrections"],
+        "holdout": HOLDOUT_RULE,
+        "corrections": [c.id for c in corrections if not held_out(c.id)],
+    }
+    progress(
+        f"  training on {len(split.train)} examples ({split.corrections_used} corrections); "
+        f"held out: {len(split.trusted)} dev mentions, {len(split.held_corrections)} corrections"
+    )
+    candidate = fit(embedder, cache, current, split.train, meta)
+    if current.meta.get("holdout") == HOLDOUT_RULE:
+        reference, how = current, "heads in use"
+    else:
+        progress("  the heads in use saw the held-out part: refitting a reference without it")
+        plain = [(e, k) for e, k in split.train if e.source != "correction"]
+        reference, how = fit(embedder, cache, current, plain, {}), "refitted without corrections"
+    cand_s = evaluate(embedder, cache, candidate, settings, split)
+    ref_s = evaluate(embedder, cache, reference, settings, split)
+    return Outcome(
+        candidate,
+        cand_s,
+        ref_s,
+        how,
+        worse(cand_s, ref_s),
+        split.corrections_used,
+        len(split.held_corrections),
+    )
