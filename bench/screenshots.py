@@ -23,7 +23,7 @@ from monitor.models import Evidence, Severity  # noqa: E402
 from monitor.roles import Role  # noqa: E402
 from monitor.service import collect_health  # noqa: E402
 from monitor.store import Store  # noqa: E402
-from monitor.triage import AddNote, Acknowledge, Assign, MuteAuthor  # noqa: E402
+from monitor.triage import Acknowledge, AddNote, Assign, MuteAuthor  # noqa: E402
 from monitor.web import create_app  # noqa: E402
 from monitor.web.auth import COOKIE, start_session  # noqa: E402
 from tests.browser import DESKTOP, PHONE, chromium, serve  # noqa: E402
