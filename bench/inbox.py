@@ -13,6 +13,10 @@ Queries (each as the page runs it: rows, cluster sizes, mutes and the counts per
 - search: a word in the text (LIKE over title and text)
 - page 5: the fifth page of the first-page query, reached by cursor
 - counts: the GROUP BY of the counts alone, for every academy
+
+Then the inbox page's full server time: GET / (and the same filters as above) through the real
+app (Starlette's TestClient, a signed-in head's session): session check, query, redaction of the
+titles and the Jinja2 page.
 """
 
 from __future__ import annotations
@@ -188,7 +192,58 @@ def main() -> None:
         got = fn()
         rows = len(got.rows) if hasattr(got, "rows") else "-"
         print(f"{name:<18} {med:>10.1f} {p95:>8.1f}   {rows}")
+    pages(store, args.repeats)
     store.close()
+
+
+def pages(store: Store, repeats: int) -> None:
+    """The inbox page through the app, as a signed-in head of every academy sees it."""
+    from starlette.testclient import TestClient
+
+    from monitor.config import settings_from_mapping
+    from monitor.roles import Role
+    from monitor.service import collect_health
+    from monitor.web import create_app
+    from monitor.web.auth import COOKIE, start_session
+
+    settings = settings_from_mapping(
+        {
+            "database_url": "sqlite://",  # unused: the app gets the bench's store
+            "mail": {"from_address": "bench@example.org", "outbox_dir": tempfile.mkdtemp()},
+            "academies": [
+                {"id": a, "display_name": a.title(), "names": [a.title()]} for a in ACADEMIES
+            ],
+        }
+    )
+    with store.transaction() as tx:
+        user, _ = tx.add_user("page@example.org", "", NOW)
+        for a in ACADEMIES:
+            tx.grant_role(user.id, a, Role.HEAD)
+    cookie, _ = start_session(store, settings, user.id, NOW)
+    app = create_app(
+        settings,
+        store,
+        lambda: collect_health(settings, store, [], NOW, scheduler_alive=True),
+        clock=lambda: NOW,
+    )
+    urls = [
+        ("page: inbox", "/"),
+        ("page: filtered", "/?status=new&category=harassment&from=2026-12-16"),
+        ("page: search", "/?q=detention"),
+        ("page: one academy", "/?academy=ankermoor"),
+    ]
+    with TestClient(app, base_url="http://testserver", cookies={COOKIE: cookie}) as client:
+        print(f"{'page (GET)':<18} {'median ms':>10} {'p95 ms':>8}   rows  ({repeats} repeats)")
+        for name, url in urls:
+
+            def get(url: str = url) -> object:
+                r = client.get(url)
+                assert r.status_code == 200, r.status_code
+                return r
+
+            med, p95 = timed(get, repeats)
+            rows = client.get(url).text.count('<td class="title">')
+            print(f"{name:<18} {med:>10.1f} {p95:>8.1f}   {rows}")
 
 
 if __name__ == "__main__":
