@@ -208,6 +208,8 @@ def test_triage_through_to_closed_with_audit_rows(env: Env) -> None:
     d = env.store.mention_detail(mid)
     assert d is not None and d.status is Status.CLOSED and d.owner == HEAD
     assert d.assessment is not None and set(d.assessment.categories) == {"harassment", "reputation"}
+    [c] = env.store.corrections()
+    assert (c.kind, set(c.categories)) == ("wrong_categories", {"harassment", "reputation"})
     rows = [r.entry for r in env.store.audit_entries(action="status")]
     assert [r.detail for r in rows] == [
         "new -> acknowledged",
@@ -250,6 +252,17 @@ def test_not_about_us_closes_and_records_the_correction(env: Env) -> None:
     assert d.assessment is not None and d.assessment.categories == ()
     assert d.scored_categories == ("reputation",)
     assert [r.entry.detail for r in env.store.audit_entries(action="status")] == ["new -> closed"]
+    # Kept as a labelled example for retraining, with who made it, and audited.
+    [c] = env.store.corrections()
+    assert (c.mention_id, c.kind, c.made_by, tuple(c.categories)) == (
+        mid,
+        "not_about_us",
+        HEAD,
+        (),
+    )
+    assert [r.entry.detail for r in env.store.audit_entries(action="correction")] == [
+        "not_about_us"
+    ]
 
 
 def test_csrf_missing_or_cross_site_is_refused(env: Env) -> None:

@@ -220,7 +220,6 @@ class Tx:
     ) -> TriageResult:
         """Apply one triage command (status, owner, note, mute…) and append its timeline event;
         TriageError when it is refused, and then nothing is written."""
-        # audit: AUTH's `self.audit(AuditEntry(...))` for a status change goes here in phase 2.
         return triage_rows.apply(self.session, mention_id, command, actor, at)
 
     def correct(
@@ -231,7 +230,7 @@ class Tx:
         at: datetime,
     ) -> TriageResult:
         """ "Not about us" / "wrong categories": the triage event and the corrected categories
-        (and, from phase 2, the labelled example for retraining)."""
+        (the caller adds the labelled example: monitor.corrections.record_correction)."""
         return triage_rows.correct(self.session, mention_id, command, actor, at)
 
     def timeline(self, mention_id: int) -> list[TimelineEvent]:

@@ -132,8 +132,8 @@ def correct(
     """ "Not about us" or "wrong categories": the one call the mention page makes. Records the
     triage event and the mention's corrected categories."""
     result = apply(session, mention_id, command, actor, at)
-    # corrections: CORR stores the labelled example (and, for "not about us", the matcher
-    # exclusion proposal) here, in this same transaction, in phase 2.
+    # The labelled example for retraining is stored by the caller, in this same transaction,
+    # through monitor.corrections.record_correction (domain checks live there, not in SQL).
     return result
 
 

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from monitor.clock import Clock
 from monitor.config import Settings
+from monitor.corrections import NOT_ABOUT_US, WRONG_CATEGORIES, CorrectionError, record_correction
 from monitor.models import CATEGORIES, Assessment, Mention
 from monitor.roles import Viewer
 from monitor.scoring.taxonomy import TAXONOMY
@@ -186,6 +187,25 @@ def routes(settings: Settings, store: Store, clock: Clock, page: Page) -> list[R
                 before = tx.mention_detail(mid)
                 if isinstance(command, MarkNotAboutUs | CorrectCategories):
                     result = tx.correct(mid, command, viewer.email, now)
+                    # The same correction, kept as a labelled example for `train
+                    # --with-corrections` (and, for "not about us", a matcher exclusion proposal).
+                    cats: tuple[str, ...] = ()
+                    if isinstance(command, MarkNotAboutUs):
+                        kind = NOT_ABOUT_US
+                    else:
+                        kind, cats = WRONG_CATEGORIES, command.categories
+                    record_correction(tx, mid, kind, cats, viewer.email, now)
+                    tx.audit(
+                        AuditEntry(
+                            now,
+                            actor(viewer),
+                            "correction",
+                            academy_id=m.organisation,
+                            target=f"mention:{mid}",
+                            detail=kind if not cats else f"{kind}: {', '.join(cats)}",
+                            client=client_of(request),
+                        )
+                    )
                 else:
                     result = tx.triage(mid, command, viewer.email, now)
                 old = before.status if before else None
@@ -201,7 +221,7 @@ def routes(settings: Settings, store: Store, clock: Clock, page: Page) -> list[R
                             client=client_of(request),
                         )
                     )
-        except TriageError as e:
+        except (TriageError, CorrectionError) as e:
             return refused(request, viewer, 409, "Not done", str(e))
         return RedirectResponse(f"/mentions/{mid}#triage", 303)
 
