@@ -193,7 +193,12 @@ def create_app(
     from monitor.web import auth, pages
 
     sign_in = auth.Auth(settings, store, clock, _page)
-    routes += sign_in.routes() + pages.routes(settings, store, clock, _page, _page_limiter)
+    from monitor.web import intake as web_intake  # issue 14: report form, intake link, evidence
+
+    routes += sign_in.routes() + pages.routes(
+        settings, store, clock, _page, _page_limiter, panels=web_intake.panels(store)
+    )
+    routes += web_intake.routes(settings, store, clock, _page)
     app = Starlette(routes=routes)
     app.state.auth = sign_in  # require_viewer(request) and the others find it here
     return app
