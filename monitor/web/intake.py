@@ -119,8 +119,9 @@ async def _counted(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
         yield chunk
 
 
-async def read_bounded_form(request: Request, limit: int = MAX_BODY) -> FormData:
+async def read_bounded_form(request: Request, limit: int | None = None) -> FormData:
     """The form, read with its size bounded (raises _TooLarge) and at most MAX_IMAGES files."""
+    limit = MAX_BODY if limit is None else limit
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _TooLarge
