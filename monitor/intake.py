@@ -17,7 +17,9 @@ Every route (the `intake submit` command now; the workspace form and the intake 
    academy it was reported for, like a source marked `about_academy`: when no name matches, it is
    matched to that academy all the same.
 5. records the report (who, where it was seen, the link, the note, the original message) and the
-   images as evidence in the same transaction as the mention. A report that repeats a stored
+   images as evidence in the same transaction as the mention, and queues the mention's evidence
+   pack there too (the evidence sweep captures the page when public, with the screenshots and
+   the original message in the pack). A report that repeats a stored
    mention is recorded against that mention; it sends no second alert.
 
 Also here: each academy's intake link (a secret URL for non-users, stored hashed) and the rate
@@ -37,6 +39,7 @@ from monitor.dedup import identify, simhash_bands
 from monitor.jobs import JobContext
 from monitor.models import Assessment, Match, RawItem, ScoringInput
 from monitor.store import Store, Tx
+from monitor.store import evidence as evidence_rows
 from monitor.store.intake import NewImage, NewReport
 from monitor.store.repository import Candidate
 from sources.errors import SourceError
@@ -252,9 +255,10 @@ def submit_report(ctx: JobContext, report: Report, now: datetime) -> SubmitResul
             tx.add_assessment(mention.id, assessment, now)
         runner.notices.enqueue(tx, mention, assessment, now)
         rid = record(tx, mention.id, "stored")
-    # evidence: phase 2 calls monitor.evidence.capture_url(ctx, report.url, academy.id,
-    # report.reporter) here when there is a URL (a pack of the page as reported), and adds the
-    # kept screenshots and `report.original` to the mention's pack.
+        # Evidence: the mention's pack (the reported page when public, and always what was sent
+        # in) is queued in this transaction, so a crash cannot lose it; the evidence sweep
+        # captures it (monitor/evidence/capture.py capture_for_mention).
+        evidence_rows.enqueue(tx, mention.id, now)
     log.info(
         "report stored",
         extra={"academy": academy.id, "mention": mention.id, "source": report.source},

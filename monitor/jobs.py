@@ -256,11 +256,10 @@ def capture_evidence(ctx: JobContext, mention_id: int) -> bool:
 
 
 def pending_evidence(ctx: JobContext) -> list[int]:
-    """Urgent mentions whose automatic capture is waiting (queue rows written with the mention)."""
+    """Mentions whose automatic capture is waiting (queue rows written with the mention: an
+    urgent one when `evidence.auto_capture_urgent` is on, and every reported one)."""
     from monitor.evidence.access import pending_captures
 
-    if not ctx.settings.evidence.auto_capture_urgent:
-        return []
     return pending_captures(ctx)
 
 

@@ -29,6 +29,7 @@ from monitor.config import ImapIntakeSettings, Settings
 from monitor.intake import Image, Report, SubmitResult, submit_report
 from monitor.store import Store
 from monitor.store import mailbox as mail_rows
+from monitor.store.audit import AuditEntry
 from monitor.store.mailbox import MessageKey, ProcessedMessage
 from sources.errors import (
     ConnectFailed,
@@ -413,8 +414,11 @@ def release(
     now: datetime,
     *,
     academy_id: str | None = None,
+    actor: str = "system",
+    client: str = "",
 ) -> SubmitResult:
-    """Turn a quarantined message into a report (a person vouched for it)."""
+    """Turn a quarantined message into a report (a person vouched for it: `actor`, written to
+    the audit log with the release)."""
     with store.transaction() as tx:
         found = mail_rows.quarantined(tx, quarantine_id)
     if found is None:
@@ -440,5 +444,15 @@ def release(
     with store.transaction() as tx:
         if not mail_rows.release(tx, quarantine_id, outcome.mention_id, now):
             raise ReleaseRefused(f"message #{quarantine_id} was released meanwhile")
-    # audit: tx.audit(AuditEntry(now, actor, "intake.quarantine.release", academy, ...)) (phase 2)
+        tx.audit(
+            AuditEntry(
+                now,
+                actor,
+                "intake.quarantine.release",
+                academy_id=academy,
+                target=f"quarantine:{quarantine_id}",
+                detail=f"mention:{outcome.mention_id or '-'} ({outcome.reason})"[:500],
+                client=client,
+            )
+        )
     return outcome

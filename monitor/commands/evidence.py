@@ -86,13 +86,13 @@ def verify_cmd(pack: Path) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
 def export(app: App, mention_id: int, output: Path) -> None:
-    """Zip the mention's latest pack (writes a custody line first)."""
+    """Zip the mention's latest pack (writes a custody line and an audit row first)."""
     from monitor.evidence import EvidenceError, export_pack
     from monitor.evidence.access import latest_for_mention
 
     ctx = _ctx(app)
     try:
-        # audit: the CLI user's export goes to the audit log too (AUTH, phase 2).
+        # export_pack writes the custody line and the audit row (actor "cli:<os user>").
         row = latest_for_mention(ctx, mention_id)
         out = export_pack(ctx, row, output, _cli_user())
     except EvidenceError as exc:

@@ -78,6 +78,7 @@ def quarantine_list(app: App, show_all: bool) -> None:
 @click.pass_obj
 def quarantine_release(app: App, quarantine_id: int, academy: str | None) -> None:
     """Turn a quarantined message into a report, as if its sender were allowed."""
+    from monitor.commands.users import cli_actor
     from monitor.jobs import JobContext
     from monitor.mailintake import ReleaseRefused, default_submit, release
 
@@ -87,7 +88,14 @@ def quarantine_release(app: App, quarantine_id: int, academy: str | None) -> Non
     ctx = JobContext.open(settings, clock=app.clock)
     try:
         outcome = release(
-            ctx.store, settings, quarantine_id, default_submit(ctx), ctx.now(), academy_id=academy
+            ctx.store,
+            settings,
+            quarantine_id,
+            default_submit(ctx),
+            ctx.now(),
+            academy_id=academy,
+            actor=cli_actor(),
+            client="cli",
         )
     except ReleaseRefused as exc:
         fail(str(exc), 1)

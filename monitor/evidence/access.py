@@ -1,8 +1,9 @@
 """Opening a pack: export as a zip (custody line first) and the automatic capture of urgent
 mentions (claim, capture, done), on top of capture.py and the evidence tables.
 
-Packs hold the unredacted original. Phase 2 checks the viewer's role (head, dsl, dpo) before an
-export and writes the audit log; the custody line is written here, always.
+Packs hold the unredacted original. The caller checks the role (head, dsl, dpo: the workspace's
+evidence panel, monitor/web/intake.py); the custody line and the audit row are written here,
+always.
 """
 
 from __future__ import annotations
@@ -33,16 +34,31 @@ def latest_for_mention(ctx: JobContext, mention_id: int) -> rows.PackRow:
     return found[0]
 
 
-def export_pack(ctx: JobContext, pack_row: rows.PackRow, output: Path, actor: str) -> Path:
-    """Append the export to the custody log (and the row's manifest hash), then zip the pack."""
+def export_pack(
+    ctx: JobContext, pack_row: rows.PackRow, output: Path, actor: str, client: str = "cli"
+) -> Path:
+    """Append the export to the custody log (and the row's manifest hash) and the audit log
+    (action "evidence.export"), then zip the pack. The caller has checked the role."""
+    from monitor.store.audit import AuditEntry
+
     folder = Path(pack_row.path)
     if not folder.is_dir():
         raise EvidenceError(f"pack {pack_row.id}: its folder {folder} is missing")
-    # audit: tx.audit(AuditEntry(at, actor, "evidence.export", pack_row.academy_id,
-    #        f"pack:{pack_row.id}", str(output), client)) — AUTH adds it in phase 2.
-    manifest = pack.append_custody(folder, ctx.now(), "exported", actor, f"to {output.name}")
+    now = ctx.now()
+    manifest = pack.append_custody(folder, now, "exported", actor, f"to {output.name}")
     with ctx.store.transaction() as tx:
         rows.set_manifest(tx, pack_row.id, manifest)
+        tx.audit(
+            AuditEntry(
+                now,
+                actor,
+                "evidence.export",
+                academy_id=pack_row.academy_id,
+                target=f"pack:{pack_row.id}",
+                detail=f"mention:{pack_row.mention_id or '-'} to {output.name}",
+                client=client,
+            )
+        )
     return pack.export_zip(folder, output)
 
 
@@ -56,7 +72,9 @@ def capture_queued(ctx: JobContext, mention_id: int) -> Pack | None:
         if not rows.claim(tx, mention_id, now, now + lease_for(ctx.settings)):
             return None
     try:
-        return capture_for_mention(ctx, mention_id, "automatic (urgent mention)", queue_done=True)
+        reported = bool(ctx.store.intake.reports_for_mention(mention_id))
+        why = "automatic (reported mention)" if reported else "automatic (urgent mention)"
+        return capture_for_mention(ctx, mention_id, why, queue_done=True)
     except EvidenceError as exc:
         # Nothing to capture (no URL, refused address): done, with the reason kept.
         with ctx.store.transaction() as tx:

@@ -15,6 +15,7 @@ import json
 import logging
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -88,14 +89,49 @@ def ntp_state() -> str:
 def capture_for_mention(
     ctx: JobContext, mention_id: int, requested_by: str, *, queue_done: bool = False
 ) -> Pack:
+    """The mention's page captured into a new pack. A mention that came from a report also gets
+    what was sent in (screenshots, the original message; monitor/evidence/reported.py) in the
+    pack; when its link was not public (a closed group, a login wall, no link at all), or the
+    guard refuses the address, the pack holds that material alone."""
+    from monitor.evidence.reported import reported_material
+
     got = ctx.store.mention(mention_id)
     if got is None:
         raise EvidenceError(f"no mention {mention_id}")
     mention, _ = got
     url = mention.url or mention.canonical_url
+    text = "\n\n".join(t for t in (mention.title, mention.text) if t)
+    material = reported_material(ctx.store, mention_id)
+    if material.reports:
+        if url and material.public_url:
+            try:
+                return capture_url(
+                    ctx,
+                    url,
+                    mention.organisation,
+                    requested_by,
+                    mention_id=mention_id,
+                    text=text,
+                    queue_done=queue_done,
+                    extra_files=material.files,
+                )
+            except EvidenceError as exc:
+                note = str(exc)
+        else:
+            note = "the reported link could not be read" if url else "reported without a link"
+        return capture_reported(
+            ctx,
+            mention_id,
+            mention.organisation,
+            url or "",
+            requested_by,
+            text,
+            material.files,
+            note,
+            queue_done=queue_done,
+        )
     if not url:
         raise EvidenceError(f"mention {mention_id} has no URL to capture")
-    text = "\n\n".join(t for t in (mention.title, mention.text) if t)
     return capture_url(
         ctx,
         url,
@@ -105,6 +141,54 @@ def capture_for_mention(
         text=text,
         queue_done=queue_done,
     )
+
+
+def capture_reported(
+    ctx: JobContext,
+    mention_id: int,
+    academy_id: str,
+    url: str,
+    requested_by: str,
+    text: str,
+    files: Mapping[str, bytes],
+    note: str,
+    *,
+    queue_done: bool = False,
+) -> Pack:
+    """A pack of what was sent in only (no page to fetch): the files, the text, capture.json
+    with `"kind": "reported"`, the custody log and the manifest."""
+    now = ctx.now()
+    base = pack.evidence_dir(ctx.settings)
+    with ctx.store.transaction() as tx:
+        pack_id = rows.start_pack(tx, mention_id, academy_id, url, requested_by, now)
+        folder = base / pack.folder_name(pack_id)
+        rows.set_path(tx, pack_id, str(folder))
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    (folder / "text.txt").write_text(text, encoding="utf-8")
+    meta = {
+        "kind": pack.KIND_REPORTED,
+        "url": url or None,
+        "captured_at_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "clock": {"source": "host clock", "ntp": ntp_state()},
+        "tool": {"mention-monitor": __version__},
+        "requested_by": requested_by,
+        "status": rows.OK,
+        "why_no_page": note,
+        "reported_files": sorted(files),
+        "text_source": "mention",
+    }
+    (folder / "capture.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    manifest = pack.append_custody(folder, now, "created", requested_by, "reported material")
+    with ctx.store.transaction() as tx:
+        rows.finish_pack(tx, pack_id, rows.OK, manifest, False)
+        if queue_done:
+            rows.mark_done(tx, mention_id, ctx.now())
+    log.info("evidence pack of reported material", extra={"pack": pack_id})
+    return Pack(pack_id, folder, url, rows.OK, False, manifest, ())
 
 
 def capture_url(
@@ -117,6 +201,7 @@ def capture_url(
     text: str | None = None,
     client: GuardedClient | None = None,
     queue_done: bool = False,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> Pack:
     """Capture `url` into a new pack. `client` is for tests (a resolver seam); `queue_done`
     marks the mention's automatic capture done in the transaction that finishes the pack.
@@ -138,7 +223,9 @@ def capture_url(
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        result = _capture_into(folder, url, client, settings, requested_by, now, text)
+        result = _capture_into(
+            folder, url, client, settings, requested_by, now, text, extra_files or {}
+        )
         with ctx.store.transaction() as tx:
             rows.finish_pack(tx, pack_id, result.status, result.manifest, result.cut)
             if queue_done and mention_id is not None:
@@ -171,8 +258,11 @@ def _capture_into(
     requested_by: str,
     now: datetime,
     text: str | None,
+    extra_files: Mapping[str, bytes],
 ) -> _Result:
     problems: list[str] = []
+    for name, data in extra_files.items():  # what was reported with it (screenshots, a mail)
+        (folder / name).write_bytes(data)
     chain, redirects = _raw_chain(client, url, settings.network.max_redirects, problems)
     robots, robots_note = _robots(client, url)
     recorder = Recorder()
@@ -221,6 +311,8 @@ def _capture_into(
         ],
         "subresources_recorded": len(recorder.exchanges),
         "text_source": "mention" if text is not None else "rendered page",
+        "kind": pack.KIND_PAGE,
+        "reported_files": sorted(extra_files),
     }
     (folder / "capture.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     manifest = pack.append_custody(folder, now, "created", requested_by, f"status={status}")

@@ -37,6 +37,10 @@ FILES = (
     CUSTODY,
 )
 PREFIX = "pack-"
+# capture.json "kind": a captured page (every file of FILES), or what was reported alone (a link
+# that was not public, or none): then only REPORTED_FILES must be there.
+KIND_PAGE, KIND_REPORTED = "page", "reported"
+REPORTED_FILES = ("text.txt", "capture.json", CUSTODY)
 
 
 def evidence_dir(settings: Settings) -> Path:

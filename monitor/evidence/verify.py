@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from monitor.evidence.pack import CUSTODY, FILES, MANIFEST, WARC
+from monitor.evidence.pack import CUSTODY, FILES, KIND_REPORTED, MANIFEST, REPORTED_FILES, WARC
 
 _LINE = re.compile(r"^([0-9a-f]{64})  (\S.*)$")
 
@@ -52,7 +53,7 @@ def verify_files(files: dict[str, bytes]) -> list[str]:
         listed[m.group(2)] = m.group(1)
     for name in sorted(set(files) - {MANIFEST} - set(listed)):
         problems.append(f"{name}: not listed in {MANIFEST}")
-    for name in FILES:
+    for name in _required(files):
         if name not in listed and name not in files:
             problems.append(f"{name}: missing from the pack")
     for name, want in sorted(listed.items()):
@@ -67,6 +68,15 @@ def verify_files(files: dict[str, bytes]) -> list[str]:
     if CUSTODY in files:
         problems += [f"{CUSTODY}: {p}" for p in custody_problems(files[CUSTODY])]
     return problems
+
+
+def _required(files: dict[str, bytes]) -> tuple[str, ...]:
+    """Every file of a page capture; fewer for a pack of reported material alone."""
+    try:
+        kind = json.loads(files.get("capture.json", b"{}")).get("kind")
+    except (ValueError, AttributeError):
+        kind = None
+    return REPORTED_FILES if kind == KIND_REPORTED else FILES
 
 
 def warc_problems(data: bytes) -> list[str]:

@@ -179,6 +179,13 @@ def image_data(session: Session, image_id: int) -> bytes | None:
     return session.scalar(select(IntakeImageRecord.data).where(IntakeImageRecord.id == image_id))
 
 
+def original_data(session: Session, report_id: int) -> bytes | None:
+    """The original message a report came with (a forwarded mail), for its evidence pack."""
+    return session.scalar(
+        select(IntakeReportRecord.original).where(IntakeReportRecord.id == report_id)
+    )
+
+
 class IntakeLinks:
     """Each academy's intake link and its rate limit (`Store.intake`)."""
 
@@ -227,3 +234,7 @@ class IntakeLinks:
     def image_data(self, image_id: int) -> bytes | None:
         with self._sessions() as session:
             return image_data(session, image_id)
+
+    def original_data(self, report_id: int) -> bytes | None:
+        with self._sessions() as session:
+            return original_data(session, report_id)

@@ -189,14 +189,17 @@ def create_app(
         Route("/confirm", confirm, methods=["GET", "POST"]),
         Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
     ]
-    # --- the workspace (issue 12): sign-in, sessions and the signed-in pages -------------------
-    from monitor.web import auth, pages
+    # The workspace (issue 12) and intake/evidence (issue 14): each part owns its routes; the
+    # mention page renders the panels the parts contribute (monitor/web/panels.py).
+    from monitor.web import api, auth, pages
+    from monitor.web import intake as web_intake
 
     sign_in = auth.Auth(settings, store, clock, _page)
-    routes += sign_in.routes() + pages.routes(settings, store, clock, _page, _page_limiter)
-    from monitor.web import api  # the read-only JSON API at /api/v1 (monitor/web/api.py)
-
-    routes += api.routes(settings, store, clock, _page_limiter)
+    panels = [*web_intake.panels(store)]
+    routes += sign_in.routes()
+    routes += pages.routes(settings, store, clock, _page, _page_limiter, panels=panels)
+    routes += web_intake.routes(settings, store, clock, _page)
+    routes += api.routes(settings, store, clock, _page_limiter)  # read-only JSON at /api/v1
     app = Starlette(routes=routes)
     app.state.auth = sign_in  # require_viewer(request) and the others find it here
     return app
