@@ -190,10 +190,13 @@ def create_app(
         Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
     ]
     # --- the workspace (issue 12): sign-in, sessions and the signed-in pages -------------------
-    from monitor.web import auth, pages
+    from monitor.web import auth, oversight, pages
 
     sign_in = auth.Auth(settings, store, clock, _page)
-    routes += sign_in.routes() + pages.routes(settings, store, clock, _page, _page_limiter)
+    routes += sign_in.routes() + pages.routes(
+        settings, store, clock, _page, _page_limiter, panels=oversight.panels(store)
+    )
+    routes += oversight.routes(settings, store, clock, _page, health)  # removals, breaches, health
     app = Starlette(routes=routes)
     app.state.auth = sign_in  # require_viewer(request) and the others find it here
     return app
