@@ -9,6 +9,7 @@ from datetime import datetime
 
 from monitor.breaches import BreachEntry, entries
 from monitor.store import Store
+from monitor.store.audit import AuditEntry
 from monitor.store.breaches import BreachDecision, TimelineEntry, UnknownIncident
 
 
@@ -38,9 +39,12 @@ def record_decision(
     timeline: Sequence[TimelineEntry],
     decided_by: str,
     now: datetime,
+    actor: str | None = None,
+    client: str = "",
 ) -> BreachDecision:
     """Append the DPO's decision on an incident (it supersedes any earlier one, which is kept).
-    ValueError with a one-line reason for an unknown incident or a missing reasoning."""
+    ValueError with a one-line reason for an unknown incident or a missing reasoning. With
+    `actor` ("user:…", "cli:…") the decision is written to the audit log ("breach.decision")."""
     if not reasoning.strip():
         raise ValueError("give the reasoning for the decision")
     if "@" not in decided_by:
@@ -54,11 +58,24 @@ def record_decision(
         decided_by=decided_by.strip().lower(),
         decided_at=now,
     )
-    # audit: phase 2 records tx.audit(AuditEntry(action="breach.decide", target=incident_id)).
     try:
-        return store.add_breach_decision(decision)
+        stored = store.add_breach_decision(decision)
     except UnknownIncident:
         raise ValueError(f"no incident {incident_id}") from None
+    if actor is not None:
+        found = store.breach_incidents(ids=[incident_id])
+        store.audit(
+            AuditEntry(
+                now,
+                actor,
+                "breach.decision",
+                academy_id=found[0].academy_id if found else "",
+                target=f"incident:{incident_id}",
+                detail="report to ICO" if report_to_ico else "not reported to ICO",
+                client=client,
+            )
+        )
+    return stored
 
 
 __all__ = ["breach_log", "record_decision"]

@@ -25,6 +25,7 @@ from monitor.removals import (
     next_check_at,
 )
 from monitor.store import Store
+from monitor.store.audit import AuditEntry
 from monitor.store.removals import NewRemoval, RemovalCheckRow, RemovalRow
 from sources.bounded import page_soup
 from sources.errors import FeedParseError, FetchError, HTTPStatusError
@@ -57,9 +58,12 @@ def request_removal(
     platform: str | None = None,
     reference: str | None = None,
     reported_at: datetime | None = None,
+    actor: str | None = None,
+    client: str = "",
 ) -> RemovalRow:
     """Record that the mention was reported to a platform (`platform`, `reference`, when) or that
-    its removal was asked of the poster. Its URL is checked from now on."""
+    its removal was asked of the poster. Its URL is checked from now on. With `actor` ("user:…",
+    "cli:…") the request is written to the audit log ("removal.request") from `client`."""
     found = store.mention(mention_id)
     if found is None:
         raise RemovalError(f"no mention {mention_id}")
@@ -71,8 +75,7 @@ def request_removal(
         raise RemovalError("give the email address of who made the request")
     if kind is RemovalKind.REPORTED_TO_PLATFORM and not (platform or "").strip():
         raise RemovalError("say which platform it was reported to")
-    # audit: phase 2 records tx.audit(AuditEntry(action="removal.request", target=mention_id)).
-    return store.add_removal(
+    row = store.add_removal(
         NewRemoval(
             mention_id=mention_id,
             academy_id=mention.organisation,
@@ -85,6 +88,20 @@ def request_removal(
         ),
         now,
     )
+    if actor is not None:
+        where = row.platform or "the poster"
+        store.audit(
+            AuditEntry(
+                now,
+                actor,
+                "removal.request",
+                academy_id=row.academy_id,
+                target=f"mention:{mention_id}",
+                detail=f"request {row.id}: {row.kind} ({where})",
+                client=client,
+            )
+        )
+    return row
 
 
 def page_text(content: bytes, content_type: str) -> str:

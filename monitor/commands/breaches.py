@@ -14,6 +14,8 @@ from monitor.breach_log import breach_log, record_decision
 from monitor.breaches import export_csv, export_json, parse_timeline, remaining_words
 from monitor.commands.core import parse_since, settings_or_exit
 from monitor.commands.output import fail, table
+from monitor.commands.users import cli_actor
+from monitor.store.audit import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +109,14 @@ def breaches_decide(
             timeline=entries,
             decided_by=by,
             now=app.now(),
+            actor=cli_actor(),
+            client="cli",
         )
     except ValueError as exc:
         fail(str(exc))
         return
     finally:
         store.close()
-    # audit: phase 2 writes the decision to the audit log (who, when, which incident).
     click.echo(
         f"Decision recorded for incident {d.incident_id}: "
         f"{'report to the ICO' if d.report_to_ico else 'not reported to the ICO'}."
@@ -150,7 +153,21 @@ def breaches_export(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
         return
-    # audit: phase 2 writes the export to the audit log (who, format, filter, count).
+    store = app.store()
+    try:
+        store.audit(
+            AuditEntry(
+                now,
+                cli_actor(),
+                "breach.export",
+                academy_id=academy or "",
+                target=str(output),
+                detail=f"{fmt}, {len(log_)} incident(s), since {since or '(all)'}",
+                client="cli",
+            )
+        )
+    finally:
+        store.close()
     log.info(
         f"exported {len(log_)} breach log entries",
         extra={"format": fmt, "academy": academy or "(all)", "since": since or "(all)"},

@@ -10,6 +10,7 @@ import click
 from monitor.app import App
 from monitor.commands.core import settings_or_exit
 from monitor.commands.output import fail, safe, table
+from monitor.commands.users import cli_actor
 from monitor.removal_checks import RemovalError, check_due, request_removal
 from monitor.removals import RemovalKind
 
@@ -73,6 +74,8 @@ def removals_add(
             platform=platform,
             reference=reference,
             reported_at=reported_at.replace(tzinfo=UTC) if reported_at else None,
+            actor=cli_actor(),
+            client="cli",
         )
     except RemovalError as exc:
         fail(str(exc))

@@ -31,6 +31,7 @@ from alerts.tokens import Purpose, TokenState
 from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.health import Health
+from monitor.roles import Viewer
 from monitor.store import Store
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -191,15 +192,25 @@ def create_app(
     ]
     # The workspace (issue 12) and intake/evidence (issue 14): each part owns its routes; the
     # mention page renders the panels the parts contribute (monitor/web/panels.py).
-    from monitor.web import api, auth, pages
+    from monitor.web import api, auth, oversight, pages
     from monitor.web import intake as web_intake
 
     sign_in = auth.Auth(settings, store, clock, _page)
-    panels = [*web_intake.panels(store)]
+    panels = [*oversight.panels(store), *web_intake.panels(store)]
     routes += sign_in.routes()
     routes += pages.routes(settings, store, clock, _page, _page_limiter, panels=panels)
+    routes += oversight.routes(settings, store, clock, _page, health)  # removals, breaches, health
     routes += web_intake.routes(settings, store, clock, _page)
     routes += api.routes(settings, store, clock, _page_limiter)  # read-only JSON at /api/v1
     app = Starlette(routes=routes)
     app.state.auth = sign_in  # require_viewer(request) and the others find it here
+
+    def nav(viewer: Viewer) -> list[tuple[str, str]]:
+        """The header's links for this viewer (path, label), beside Inbox and Sign out."""
+        links = []
+        if any(viewer.can_act(a.id) for a in settings.academies):
+            links.append(("/report", "Report a post"))
+        return links + oversight.nav_links(settings, viewer)
+
+    app.state.nav = nav
     return app

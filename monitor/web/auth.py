@@ -379,5 +379,7 @@ def csrf_field(request: Request) -> Markup:
 
 
 def page_context(request: Request, viewer: Viewer) -> dict[str, Any]:
-    """What base.html needs to show who is signed in and the sign-out button."""
-    return {"viewer": viewer, "csrf": csrf_field(request)}
+    """What base.html needs: who is signed in, the sign-out button and the header links this
+    viewer may follow (create_app sets `app.state.nav`)."""
+    nav = getattr(request.app.state, "nav", None)
+    return {"viewer": viewer, "csrf": csrf_field(request), "nav": nav(viewer) if nav else []}
