@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import BUNDLED_EXAMPLE, Settings, load_settings
+from tests.postgres import postgres_server
 from tests.servers import FixtureServer, fixture_server
 
 
@@ -18,6 +19,15 @@ def _no_monitor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for k in list(os.environ):
         if k.startswith("MONITOR_"):
             monkeypatch.delenv(k)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """One throwaway PostgreSQL server per test process, started on first use: under pytest-xdist
+    each worker starts its own (own temp folder, own free port), and each test or module makes
+    its own database on it (tests/postgres.py `new_database`)."""
+    with postgres_server() as url:
+        yield url
 
 
 @pytest.fixture
