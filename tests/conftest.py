@@ -21,6 +21,27 @@ def _no_monitor_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(k)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _model_loaded_once() -> Iterator[None]:
+    """The real embedding model, read from disk once per test process rather than by every test
+    that starts a service or a scoring command (seconds each). Each caller still gets its own
+    `Embedder` (its own counters); a folder that fails to load raises as before, and is not kept."""
+    from monitor.scoring import embeddings
+
+    original = embeddings.load_model
+    loaded: dict[str, embeddings.Embedder] = {}
+
+    def load_model(setting: str, batch_size: int = 32) -> embeddings.Embedder:
+        if setting not in loaded:
+            loaded[setting] = original(setting, batch_size)
+        first = loaded[setting]
+        return embeddings.Embedder(first.model, name=first.name, batch_size=batch_size)
+
+    embeddings.load_model = load_model  # type: ignore[assignment]
+    yield
+    embeddings.load_model = original  # type: ignore[assignment]
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """One throwaway PostgreSQL server per test process, started on first use: under pytest-xdist
