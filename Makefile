@@ -23,13 +23,19 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/mention-monitor demo
 
+# The tests run in parallel, one worker per core (pytest-xdist), whole files to a worker so that a
+# module's fixtures (a loaded model, a PostgreSQL server) are set up once; each worker has its own
+# temp folders, ports and PostgreSQL server. `PYTEST_WORKERS=0 make test` runs them in one process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 # The whole suite again with the wall clock of every Python process a year ahead
 # (tests/clockshift/sitecustomize.py, time-machine): proves no test depends on today's date.
 test-future: $(STAMP)
-	MM_TEST_CLOCK_SHIFT_DAYS=365 PYTHONPATH=$(CURDIR)/tests/clockshift $(PY) -m pytest -p no:cacheprovider
+	MM_TEST_CLOCK_SHIFT_DAYS=365 PYTHONPATH=$(CURDIR)/tests/clockshift $(PY) -m pytest -p no:cacheprovider $(XDIST)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor sources alerts tests bench

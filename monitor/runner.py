@@ -275,16 +275,17 @@ class Runner:
             # stored one of these while we scored. Repeats within the batch went in _unique, and
             # the database's unique keys catch a concurrent run of this source (add_mention).
             stored_meanwhile = tx.find_duplicates(fresh)
-            for c, a, dup in zip(fresh, assessments, stored_meanwhile, strict=True):
-                if dup:
-                    continue
-                cluster = tx.find_cluster(c.match.organisation, c.simhash, c.bands)
-                mention = tx.add_mention(c, cluster, now)
+            keep = [
+                (c, a)
+                for c, a, dup in zip(fresh, assessments, stored_meanwhile, strict=True)
+                if not dup
+            ]
+            # Clusters, mentions and assessments in a few statements for the whole batch.
+            mentions = tx.add_mentions([c for c, _ in keep], [a for _, a in keep], now)
+            for (_c, a), mention in zip(keep, mentions, strict=True):
                 if mention is None:
                     continue
                 stored += 1
-                if a is not None:
-                    tx.add_assessment(mention.id, a, now)
                 self.notices.enqueue(tx, mention, a, now)
             tx.source_succeeded(
                 src.key, collected.state, now, next_check, not_modified=False, newest_item=newest

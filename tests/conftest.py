@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import BUNDLED_EXAMPLE, Settings, load_settings
+from tests.postgres import postgres_server
 from tests.servers import FixtureServer, fixture_server
 
 
@@ -18,6 +19,36 @@ def _no_monitor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for k in list(os.environ):
         if k.startswith("MONITOR_"):
             monkeypatch.delenv(k)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _model_loaded_once() -> Iterator[None]:
+    """The real embedding model, read from disk once per test process rather than by every test
+    that starts a service or a scoring command (seconds each). Each caller still gets its own
+    `Embedder` (its own counters); a folder that fails to load raises as before, and is not kept."""
+    from monitor.scoring import embeddings
+
+    original = embeddings.load_model
+    loaded: dict[str, embeddings.Embedder] = {}
+
+    def load_model(setting: str, batch_size: int = 32) -> embeddings.Embedder:
+        if setting not in loaded:
+            loaded[setting] = original(setting, batch_size)
+        first = loaded[setting]
+        return embeddings.Embedder(first.model, name=first.name, batch_size=batch_size)
+
+    embeddings.load_model = load_model  # type: ignore[assignment]
+    yield
+    embeddings.load_model = original  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """One throwaway PostgreSQL server per test process, started on first use: under pytest-xdist
+    each worker starts its own (own temp folder, own free port), and each test or module makes
+    its own database on it (tests/postgres.py `new_database`)."""
+    with postgres_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -99,3 +99,18 @@ def postgres_server() -> Iterator[str]:
             env=env,
         )
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def new_database(server_url: str, prefix: str = "t") -> str:
+    """A fresh, empty database on a server from `postgres_server`; its SQLAlchemy URL. Tests that
+    share one server (one per test process: tests/conftest.py's `pg_server`) each get their own."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(
+        server_url.replace("postgresql+psycopg", "postgresql"), autocommit=True
+    ) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name

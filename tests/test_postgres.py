@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,13 @@ from monitor.config import Settings
 from monitor.service import build_runner
 from monitor.store import Store
 from monitor.store.schema import Base
-from tests.postgres import postgres_server
+from tests.postgres import new_database
 
 
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+def pg_url(pg_server: str) -> str:
+    """This module's own database on the test process's PostgreSQL server."""
+    return new_database(pg_server)
 
 
 def test_migrations_match_models_on_postgres(pg_url: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,15 +22,8 @@ from alerts.smtp import SmtpTransport
 from monitor.config import Settings
 from monitor.store import Store
 from tests.alerts_support import free_port, make_settings, smtp_server, store_mention
-from tests.postgres import postgres_server
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,11 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -24,7 +23,7 @@ from monitor.config import load_settings
 from monitor.store import Store
 from tests.alerts_support import SmtpServer
 from tests.conftest import write_config
-from tests.postgres import postgres_server
+from tests.postgres import new_database
 from tests.servers import FixtureServer, Reply
 
 LEAK = (
@@ -34,21 +33,10 @@ LEAK = (
 _dbs = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
 @pytest.fixture
 def pg_url(pg_server: str) -> str:
-    """A fresh, empty database on the module's server."""
-    name = f"t{next(_dbs)}"
-    with psycopg.connect(
-        pg_server.replace("postgresql+psycopg", "postgresql"), autocommit=True
-    ) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    return pg_server.rsplit("/", 1)[0] + "/" + name
+    """A fresh, empty database on the test process's server (tests/conftest.py)."""
+    return new_database(pg_server)
 
 
 def _feed(*items: str) -> bytes:

@@ -77,7 +77,9 @@ class NpzEmbeddingCache(MemoryEmbeddingCache):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self._items), dtype=str)
         vecs = np.stack(list(self._items.values())).astype(np.float32)
-        tmp = self.path.with_suffix(".tmp.npz")
+        # A temp name of this process's own: two processes saving at once (test workers, two
+        # commands) must not write into one temp file; the rename makes the last save win whole.
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, keys=keys, vecs=vecs)
         tmp.replace(self.path)
         self._dirty = False

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Insert, Table, delete, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,27 @@ def _mention(r: MentionRecord) -> Mention:
         fingerprint=r.fingerprint,
         cluster_id=r.cluster_id,
         matched_name=r.matched_name,
+    )
+
+
+def _mention_from_row(mention_id: int, row: dict[str, Any]) -> Mention:
+    """The stored mention, built from the values just inserted (as `_mention` of the record)."""
+    return Mention(
+        id=mention_id,
+        organisation=row["organisation"],
+        source_key=row["source_key"],
+        external_id=row["external_id"],
+        url=row["url"],
+        canonical_url=row["canonical_url"],
+        title=row["title"],
+        text=row["text"],
+        author=row["author"],
+        published_at=row["published_at"],
+        first_seen_at=row["first_seen_at"],
+        has_media=row["has_media"],
+        fingerprint=row["fingerprint"],
+        cluster_id=row["cluster_id"],
+        matched_name=row["matched_name"],
     )
 
 
@@ -171,6 +194,79 @@ def find_cluster(
     return None
 
 
+# A batch's lookups and inserts go to the database in slices of this many candidates, which keeps
+# every statement well under SQLite's limit on bound parameters (32766).
+BATCH = 400
+# find_cluster looks at this many band matches; the batched lookup does the same per candidate.
+_CLUSTER_SCAN = 200
+
+
+def find_clusters(
+    session: Session, cands: Sequence[Candidate], near: int = SIMHASH_NEAR
+) -> list[str | None]:
+    """`find_cluster` for each candidate in one query per organisation and slice, not one per
+    candidate. A candidate also finds the candidates before it in `cands`, as it would once they
+    are inserted one by one; each gets the cluster id it will be stored with."""
+    out: list[str | None] = [None] * len(cands)
+    by_org: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_org.setdefault(c.match.organisation, []).append(i)
+    for org, idx in by_org.items():
+        stored: list[tuple[str, int, tuple[int, int, int, int]]] = []
+        for start in range(0, len(idx), BATCH):
+            group = [cands[i] for i in idx[start : start + BATCH]]
+            q = (
+                select(
+                    MentionRecord.cluster_id,
+                    MentionRecord.simhash,
+                    MentionRecord.band0,
+                    MentionRecord.band1,
+                    MentionRecord.band2,
+                    MentionRecord.band3,
+                )
+                .where(
+                    MentionRecord.organisation == org,
+                    or_(
+                        *(
+                            band.in_({c.bands[k] for c in group})
+                            for k, band in enumerate(
+                                (
+                                    MentionRecord.band0,
+                                    MentionRecord.band1,
+                                    MentionRecord.band2,
+                                    MentionRecord.band3,
+                                )
+                            )
+                        )
+                    ),
+                )
+                .order_by(MentionRecord.id)
+            )
+            stored += [(str(r[0]), int(r[1]), (r[2], r[3], r[4], r[5])) for r in session.execute(q)]
+        # Stored rows first, then this batch's earlier candidates (inserted later: higher ids).
+        earlier: list[tuple[str, int, tuple[int, int, int, int]]] = []
+        for i in idx:
+            c = cands[i]
+            scanned = 0
+            for cid, other, bands in (*stored, *earlier):
+                if not any(a == b for a, b in zip(bands, c.bands, strict=True)):
+                    continue
+                scanned += 1
+                if scanned > _CLUSTER_SCAN:
+                    break
+                if near_duplicate(c.simhash, other, near):
+                    out[i] = cid
+                    break
+            cid = out[i] or _own_cluster(c)
+            earlier.append((cid, c.simhash, c.bands))
+    return out
+
+
+def _own_cluster(c: Candidate) -> str:
+    """The cluster id of a mention that starts its own story."""
+    return f"c-{c.fingerprint[:24]}"
+
+
 def cluster_already_assessed_urgent(
     session: Session, cluster_id: str, exclude_mention: int
 ) -> bool:
@@ -210,7 +306,7 @@ def add(session: Session, c: Candidate, cluster_id: str | None, now: datetime) -
         band1=c.bands[1],
         band2=c.bands[2],
         band3=c.bands[3],
-        cluster_id=cluster_id or f"c-{c.fingerprint[:24]}",
+        cluster_id=cluster_id or _own_cluster(c),
         matched_name=c.match.matched_name,
     )
     try:
@@ -222,21 +318,105 @@ def add(session: Session, c: Candidate, cluster_id: str | None, now: datetime) -
     return _mention(rec)
 
 
-def add_assessment(session: Session, mention_id: int, a: Assessment, now: datetime) -> None:
-    session.merge(
-        AssessmentRecord(
-            mention_id=mention_id,
-            probabilities=dict(a.probabilities),
-            categories=list(a.categories),
-            severity=a.severity.value,
-            reason=a.reason,
-            evidence=_evidence_json(a),
-            model_version=a.model_version,
-            truncated=a.truncated,
-            scored_at=now,
-            corrected_categories=None,
-        )
+def _row(c: Candidate, cluster_id: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "organisation": c.match.organisation,
+        "source_key": c.item.source_key,
+        "external_id": c.item.external_id,
+        "url": c.item.url,
+        "canonical_url": c.canonical_url,
+        "title": c.item.title,
+        "text": c.item.text,
+        "author": c.item.author,
+        "published_at": c.item.published_at,
+        "first_seen_at": now,
+        "has_media": c.item.has_media,
+        "fingerprint": c.fingerprint,
+        "simhash": c.simhash,
+        "band0": c.bands[0],
+        "band1": c.bands[1],
+        "band2": c.bands[2],
+        "band3": c.bands[3],
+        "cluster_id": cluster_id or _own_cluster(c),
+        "matched_name": c.match.matched_name,
+    }  # other columns (kept, triage, ...) take their defaults, as in `add`
+
+
+def _insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL): a row that breaks a unique
+    key is skipped, not an error, and RETURNING lists only the rows that went in."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"bulk insert on {dialect}")  # pragma: no cover
+
+
+def add_many(
+    session: Session,
+    cands: Sequence[Candidate],
+    assessments: Sequence[Assessment | None],
+    now: datetime,
+) -> list[Mention | None]:
+    """Insert mentions (each in the cluster `find_clusters` gives it) with their assessments, in a
+    few statements per batch rather than several per mention. Each result is the stored mention,
+    or None where the database already holds it (a concurrent run won) or an earlier candidate of
+    this batch has its source id or text: as `add` one by one would decide."""
+    if len(assessments) != len(cands):
+        raise ValueError("one assessment (or None) per candidate")
+    clusters = find_clusters(session, cands)
+    out: list[Mention | None] = [None] * len(cands)
+    rows: dict[int, dict[str, Any]] = {}
+    at: dict[tuple[str, str, str], int] = {}
+    taken: set[tuple[str, str]] = set()
+    for i, (c, cluster) in enumerate(zip(cands, clusters, strict=True)):
+        key = (c.match.organisation, c.item.source_key, c.item.external_id)
+        fp = (c.match.organisation, c.fingerprint)
+        if key in at or fp in taken:
+            continue  # the unique keys would refuse it after the earlier one
+        at[key] = i
+        taken.add(fp)
+        rows[i] = _row(c, cluster, now)
+    table = cast(Table, MentionRecord.__table__)
+    stmt = _insert_ignoring_conflicts(session, table).returning(
+        table.c.id, table.c.organisation, table.c.source_key, table.c.external_id
     )
+    pending = list(rows.values())
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        for mention_id, org, source_key, external_id in session.execute(stmt, chunk):
+            i = at[(org, source_key, external_id)]
+            out[i] = _mention_from_row(int(mention_id), rows[i])
+    scored = [
+        _assessment_row(m.id, a, now)
+        for m, a in zip(out, assessments, strict=True)
+        if m is not None and a is not None
+    ]
+    for start in range(0, len(scored), BATCH):
+        session.execute(
+            insert(cast(Table, AssessmentRecord.__table__)), scored[start : start + BATCH]
+        )
+    return out
+
+
+def _assessment_row(mention_id: int, a: Assessment, now: datetime) -> dict[str, Any]:
+    return {
+        "mention_id": mention_id,
+        "probabilities": dict(a.probabilities),
+        "categories": list(a.categories),
+        "severity": a.severity.value,
+        "reason": a.reason,
+        "evidence": _evidence_json(a),
+        "model_version": a.model_version,
+        "truncated": a.truncated,
+        "scored_at": now,
+        "corrected_categories": None,
+    }
+
+
+def add_assessment(session: Session, mention_id: int, a: Assessment, now: datetime) -> None:
+    session.merge(AssessmentRecord(**_assessment_row(mention_id, a, now)))
 
 
 def save_assessments(

@@ -84,6 +84,13 @@ class Tx:
         """Insert a mention; None when the database already holds it (a concurrent run won)."""
         return mention_rows.add(self.session, c, cluster_id, now)
 
+    def add_mentions(
+        self, cands: Sequence[Candidate], assessments: Sequence[Assessment | None], now: datetime
+    ) -> list[Mention | None]:
+        """Insert a batch of mentions, each in its story cluster, with their assessments, in a few
+        statements; None for each one the database already holds (as `add_mention` decides)."""
+        return mention_rows.add_many(self.session, cands, assessments, now)
+
     def add_assessment(self, mention_id: int, a: Assessment, now: datetime) -> None:
         mention_rows.add_assessment(self.session, mention_id, a, now)
 
