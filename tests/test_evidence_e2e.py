@@ -24,7 +24,6 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from monitor.config import Settings, load_settings
 from monitor.evidence import export_pack, verify
@@ -44,32 +43,15 @@ from monitor.store import Store
 from monitor.store import evidence as rows
 from tests.alerts_support import store_mention
 from tests.conftest import write_config
-from tests.evidence_site import png
+from tests.evidence_support import PHOTO, serve_post, warc_bodies
 from tests.servers import FIXTURES, FixtureServer, Reply
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-PHOTO = png(24, 12, (30, 90, 200))
 LEAK = (
     "Anyone who wants to have it out with Mrs Greaves from Ankermoor Primary: her mobile is "
     "07700 900311 and she lives at 3 Heron Way, B79 1QQ."
 )
 SCREENSHOT = FIXTURES / "ocr" / "fb-02-phone-390-1x-dark.png"
-
-
-def post_page(text: str) -> bytes:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Ankermoor parents</title>"
-        f"</head><body><h1>Post about Ankermoor Primary</h1><p>{text}</p>"
-        "<img src='/photo.png' alt='photo'></body></html>"
-    ).encode()
-
-
-def serve_post(server: FixtureServer, text: str) -> bytes:
-    """The page a mention links to, with its image; returns the page's bytes as served."""
-    page = post_page(text)
-    server.routes["/post.html"] = Reply(200, page, {"Content-Type": "text/html; charset=utf-8"})
-    server.routes["/photo.png"] = Reply(200, PHOTO, {"Content-Type": "image/png"})
-    return page
 
 
 def feed(server: FixtureServer) -> bytes:
@@ -87,16 +69,6 @@ def site_settings(tmp_path: Path, server: FixtureServer) -> Settings:
     server.routes["/forum.rss"] = Reply(200, feed(server), {"Content-Type": "application/rss+xml"})
     sources = '\n[[academies.sources]]\nkind = "feed"\nname = "forum"\nurl = "{base}/forum.rss"\n'
     return load_settings(write_config(tmp_path, server, sources))
-
-
-def warc_bodies(folder: Path) -> dict[str, list[bytes]]:
-    bodies: dict[str, list[bytes]] = {}
-    with (folder / "page.warc.gz").open("rb") as f:
-        for rec in ArchiveIterator(f):
-            if rec.rec_type == "response":
-                uri = rec.rec_headers.get_header("WARC-Target-URI")
-                bodies.setdefault(uri, []).append(rec.raw_stream.read())
-    return bodies
 
 
 def packs_of(ctx: JobContext, mention_id: int) -> list[rows.PackRow]:
