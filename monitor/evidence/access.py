@@ -9,6 +9,7 @@ always.
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,11 +67,19 @@ def capture_queued(ctx: JobContext, mention_id: int) -> Pack | None:
     """The automatic capture of one urgent mention: claimed with a lease (None when done or
     another capture holds it), captured, and marked done with the pack's row. A crash before
     that commit leaves the claim to expire, and a later sweep captures it again (into a new
-    folder; the unfinished one has a row with status "capturing")."""
+    folder) and first removes the half-made pack the dead attempt left ("capturing"). A capture
+    that fails with an exception removes its own half-made pack and releases the claim."""
     now = ctx.now()
     with ctx.store.transaction() as tx:
         if not rows.claim(tx, mention_id, now, now + lease_for(ctx.settings)):
             return None
+        # What a killed earlier attempt left half-made (its claim has ended, so it is dead).
+        leftovers = rows.unfinished_automatic(tx, mention_id)
+        for row in leftovers:
+            rows.delete_pack(tx, row.id)
+    for row in leftovers:
+        if row.path:
+            shutil.rmtree(row.path, ignore_errors=True)
     try:
         reported = bool(ctx.store.intake.reports_for_mention(mention_id))
         why = "automatic (reported mention)" if reported else "automatic (urgent mention)"

@@ -163,6 +163,28 @@ def capture_reported(
         pack_id = rows.start_pack(tx, mention_id, academy_id, url, requested_by, now)
         folder = base / pack.folder_name(pack_id)
         rows.set_path(tx, pack_id, str(folder))
+    try:
+        manifest = _reported_into(folder, url, requested_by, text, files, note, now)
+        with ctx.store.transaction() as tx:
+            rows.finish_pack(tx, pack_id, rows.OK, manifest, False)
+            if queue_done:
+                rows.mark_done(tx, mention_id, ctx.now())
+    except Exception:
+        discard_unfinished(ctx, pack_id, folder)
+        raise
+    log.info("evidence pack of reported material", extra={"pack": pack_id})
+    return Pack(pack_id, folder, url, rows.OK, False, manifest, ())
+
+
+def _reported_into(
+    folder: Path,
+    url: str,
+    requested_by: str,
+    text: str,
+    files: Mapping[str, bytes],
+    note: str,
+    now: datetime,
+) -> str:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -182,13 +204,20 @@ def capture_reported(
         "text_source": "mention",
     }
     (folder / "capture.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    manifest = pack.append_custody(folder, now, "created", requested_by, "reported material")
-    with ctx.store.transaction() as tx:
-        rows.finish_pack(tx, pack_id, rows.OK, manifest, False)
-        if queue_done:
-            rows.mark_done(tx, mention_id, ctx.now())
-    log.info("evidence pack of reported material", extra={"pack": pack_id})
-    return Pack(pack_id, folder, url, rows.OK, False, manifest, ())
+    return pack.append_custody(folder, now, "created", requested_by, "reported material")
+
+
+def discard_unfinished(ctx: JobContext, pack_id: int, folder: Path) -> None:
+    """A capture that failed midway leaves no half-made pack: its row and folder go (the
+    automatic capture is released by its caller and tried again). A process killed midway
+    leaves them, "capturing"; the next automatic attempt removes them (access.capture_queued)."""
+    try:
+        with ctx.store.transaction() as tx:
+            rows.delete_pack(tx, pack_id)
+    except Exception:  # the database is what failed: the row stays "capturing", shown as such
+        log.exception("unfinished evidence pack not removed", extra={"pack": pack_id})
+        return
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def capture_url(
@@ -220,16 +249,20 @@ def capture_url(
             pack_id = rows.start_pack(tx, mention_id, academy_id, url, requested_by, now)
             folder = base / pack.folder_name(pack_id)
             rows.set_path(tx, pack_id, str(folder))
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        result = _capture_into(
-            folder, url, client, settings, requested_by, now, text, extra_files or {}
-        )
-        with ctx.store.transaction() as tx:
-            rows.finish_pack(tx, pack_id, result.status, result.manifest, result.cut)
-            if queue_done and mention_id is not None:
-                rows.mark_done(tx, mention_id, ctx.now())
+        try:
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            result = _capture_into(
+                folder, url, client, settings, requested_by, now, text, extra_files or {}
+            )
+            with ctx.store.transaction() as tx:
+                rows.finish_pack(tx, pack_id, result.status, result.manifest, result.cut)
+                if queue_done and mention_id is not None:
+                    rows.mark_done(tx, mention_id, ctx.now())
+        except Exception:
+            discard_unfinished(ctx, pack_id, folder)
+            raise
         log.info(
             "evidence captured",
             extra={"pack": pack_id, "status": result.status, "cut": result.cut},

@@ -88,6 +88,23 @@ def finish_pack(
     )
 
 
+def delete_pack(tx: Tx, pack_id: int) -> None:
+    """The row of a capture that did not finish (its folder is removed by the caller)."""
+    tx.session.execute(delete(EvidencePackRecord).where(EvidencePackRecord.id == pack_id))
+
+
+def unfinished_automatic(tx: Tx, mention_id: int) -> list[PackRow]:
+    """Packs of this mention left "capturing" by an automatic capture that died (a process
+    killed midway). Only the holder of the mention's queue claim may call this: while it holds
+    the claim no other automatic capture of the mention is running."""
+    q = select(EvidencePackRecord).where(
+        EvidencePackRecord.mention_id == mention_id,
+        EvidencePackRecord.status == CAPTURING,
+        EvidencePackRecord.requested_by.startswith("automatic"),
+    )
+    return [_row(r) for r in tx.session.scalars(q)]
+
+
 def set_manifest(tx: Tx, pack_id: int, manifest_sha256: str) -> None:
     """The manifest changes when the custody log grows (an export); the row follows it."""
     tx.session.execute(
