@@ -18,6 +18,7 @@ from datetime import datetime
 
 from monitor.models import CATEGORIES, Mention, scoring_text
 from monitor.store import Store, Tx
+from monitor.store.audit import AuditEntry
 from monitor.store.corrections import Correction, ExclusionProposal
 
 WRONG_CATEGORIES = "wrong_categories"
@@ -118,8 +119,9 @@ def record_correction(
 ) -> Recorded:
     """Store one correction of a mention as a labelled example (and, for "not about us", propose
     a matcher exclusion). `categories` are the right ones for "wrong categories" (may be empty:
-    nothing wrong with the post); they must be empty for "not about us"."""
-    # audit: tx.audit(AuditEntry(now, by, "correction", academy, str(mention_id), kind, client))
+    nothing wrong with the post); they must be empty for "not about us". The caller writes the
+    audit row "correction" in the same transaction (it knows the actor and the client: the
+    mention page, or the CLI's `corrections add`)."""
     found = tx.mention(mention_id)
     if found is None:
         raise CorrectionError(f"no mention {mention_id}")
@@ -150,11 +152,20 @@ def record_correction(
 
 
 def decide_exclusion(
-    store: Store, proposal_id: int, apply: bool, by: str, now: datetime
+    store: Store,
+    proposal_id: int,
+    apply: bool,
+    by: str,
+    now: datetime,
+    *,
+    actor: str | None = None,
+    client: str = "cli",
 ) -> ExclusionProposal:
-    """Apply or reject a proposed exclusion (an admin's decision). An applied exclusion is used
-    by every runner built afterwards, and by running ones at their next source run."""
-    # audit: tx.audit(AuditEntry(now, by, "exclusion applied|rejected", academy, id, phrase, ...))
+    """Apply or reject a proposed exclusion (an admin's decision), with its audit row
+    "exclusion.apply" / "exclusion.reject" (actor: "user:<email>" from the admin page,
+    "cli:<os user>" from the CLI; `by` when not given) in the same transaction. An applied
+    exclusion is used by every runner built afterwards, and by running ones at their next source
+    run."""
     with store.transaction() as tx:
         current = tx.exclusion_proposal(proposal_id)
         if current is None:
@@ -163,4 +174,15 @@ def decide_exclusion(
             raise CorrectionError(f"exclusion proposal {proposal_id} is already {current.status}")
         done = tx.decide_exclusion(proposal_id, "applied" if apply else "rejected", by, now)
         assert done is not None
+        tx.audit(
+            AuditEntry(
+                now,
+                actor or by,
+                "exclusion.apply" if apply else "exclusion.reject",
+                academy_id=done.academy_id,
+                target=f"exclusion:{done.id}",
+                detail=done.phrase,
+                client=client,
+            )
+        )
         return done

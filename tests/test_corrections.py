@@ -183,3 +183,12 @@ def test_cli_add_list_and_exclusions(settings: Settings, store: Store, tmp_path:
     assert store.applied_exclusions() == {"ankermoor": ("Ankermoor Rovers",)}
     res = run(cli, [*cfg, "exclusions", "list"], obj=lambda: T0)
     assert "Ankermoor Rovers" in res.output and "applied" in res.output
+    # Both acts are on the audit log, with the CLI's actor "cli:<os user>".
+    audit = [
+        (a.entry.actor.startswith("cli:"), a.entry.action, a.entry.target, a.entry.detail)
+        for a in store.audit_entries()
+    ]
+    assert audit == [
+        (True, "correction", f"mention:{m.id}", "not_about_us"),
+        (True, "exclusion.apply", "exclusion:1", "Ankermoor Rovers"),
+    ]

@@ -1,5 +1,7 @@
 """Correction commands: `corrections add|list` (labelled examples made by people) and
-`exclusions list|apply|reject` (matcher exclusions proposed by "not about us")."""
+`exclusions list|apply|reject` (matcher exclusions proposed by "not about us"). Every change is
+written to the audit log with the actor "cli:<os user>" ("correction", "exclusion.apply",
+"exclusion.reject"); the admin page /admin/exclusions does the same for the web."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import click
 from monitor.app import App
 from monitor.commands.core import settings_or_exit
 from monitor.commands.output import fail, table
+from monitor.commands.users import cli_actor
 from monitor.corrections import (
     NOT_ABOUT_US,
     WRONG_CATEGORIES,
@@ -16,6 +19,7 @@ from monitor.corrections import (
     record_correction,
 )
 from monitor.models import CATEGORIES
+from monitor.store.audit import AuditEntry
 
 
 @click.group("corrections")
@@ -50,9 +54,22 @@ def add(
     kind = NOT_ABOUT_US if not_about_us else WRONG_CATEGORIES
     cats = [c for c in (categories or "").split(",") if c.strip()]
     store = app.store()
+    now = app.now()
     try:
         with store.transaction() as tx:
-            done = record_correction(tx, mention_id, kind, cats, by, app.now(), urgent=urgent)
+            done = record_correction(tx, mention_id, kind, cats, by, now, urgent=urgent)
+            c = done.correction
+            tx.audit(
+                AuditEntry(
+                    now,
+                    cli_actor(),
+                    "correction",
+                    academy_id=c.academy_id,
+                    target=f"mention:{mention_id}",
+                    detail=kind if not c.categories else f"{kind}: {', '.join(c.categories)}",
+                    client="cli",
+                )
+            )
     except CorrectionError as exc:
         fail(str(exc))
         raise
@@ -161,7 +178,7 @@ def _decide(app: App, proposal_id: int, apply: bool, by: str, yes: bool) -> None
                 + (" (mentions containing it will no longer match)?" if apply else "?"),
                 abort=True,
             )
-        done = decide_exclusion(store, proposal_id, apply, by, app.now())
+        done = decide_exclusion(store, proposal_id, apply, by, app.now(), actor=cli_actor())
     except CorrectionError as exc:
         fail(str(exc))
         raise

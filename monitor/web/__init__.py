@@ -192,7 +192,7 @@ def create_app(
     ]
     # The workspace (issue 12) and intake/evidence (issue 14): each part owns its routes; the
     # mention page renders the panels the parts contribute (monitor/web/panels.py).
-    from monitor.web import api, auth, oversight, pages
+    from monitor.web import api, auth, exclusions, oversight, pages
     from monitor.web import intake as web_intake
 
     sign_in = auth.Auth(settings, store, clock, _page)
@@ -202,6 +202,7 @@ def create_app(
     routes += oversight.routes(settings, store, clock, _page, health)  # removals, breaches, health
     routes += web_intake.routes(settings, store, clock, _page)
     routes += api.routes(settings, store, clock, _page_limiter)  # read-only JSON at /api/v1
+    routes += exclusions.routes(settings, store, clock, _page)  # /admin/exclusions (corrections)
     app = Starlette(routes=routes)
     app.state.auth = sign_in  # require_viewer(request) and the others find it here
 
@@ -210,7 +211,10 @@ def create_app(
         links = []
         if any(viewer.can_act(a.id) for a in settings.academies):
             links.append(("/report", "Report a post"))
-        return links + oversight.nav_links(settings, viewer)
+        links += oversight.nav_links(settings, viewer)
+        if exclusions.may_decide(settings, viewer):
+            links.append((exclusions.PATH, "Exclusions"))
+        return links
 
     app.state.nav = nav
     return app
