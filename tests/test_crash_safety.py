@@ -1,4 +1,4 @@
-"""Crash safety: SIGKILL the real service 20 times at random moments while it collects and alerts.
+"""Crash safety: SIGKILL the real service 12 times at random moments while it collects and alerts.
 
 Afterwards the database is consistent, no mention and no alert is lost, and any alert delivered
 twice carries the same Message-ID both times.
@@ -25,7 +25,9 @@ from tests.alerts_support import SmtpServer, free_port
 from tests.conftest import write_config
 from tests.servers import FixtureServer, Reply
 
-KILLS = 20
+# Each start loads the real model (about 10 s), so each kill costs a start; 12 random moments
+# plus the outbox kill test's 20 kills while sending (tests/test_outbox_kill.py) cover the cycle.
+KILLS = 12
 FEEDS = 8
 PER_FEED = 6
 LEAK = "Someone posted Mrs {name}'s personal mobile for parents at Ankermoor Primary: 07700 900{n:03d}. Ring her at home."
