@@ -698,14 +698,7 @@ class GuardedClient:
                 retry_after=left,
                 status=slot.hold_status,
             )
-        try:
-            resp = self._client.send(req, stream=True)
-        except _Refusal as exc:
-            raise self._refused(exc, url) from None
-        except _ResolveFailed as exc:
-            raise ConnectFailed(str(exc), url) from None
-        except httpx.HTTPError as exc:
-            raise self._map(exc, url, deadline) from None
+        resp = self._send(req, url, deadline)
         try:
             if resp.next_request is not None:
                 return resp.next_request
@@ -751,6 +744,17 @@ class GuardedClient:
         elif status in (401, 403):
             reason += " (the site refuses access to this client)"
         return HTTPStatusError(reason, url, retry_after=retry_after, status=status)
+
+    def _send(self, req: httpx.Request, url: str, deadline: float) -> httpx.Response:
+        """Send one request (streamed), with the guard's refusals and httpx's errors mapped."""
+        try:
+            return self._client.send(req, stream=True)
+        except _Refusal as exc:
+            raise self._refused(exc, url) from None
+        except _ResolveFailed as exc:
+            raise ConnectFailed(str(exc), url) from None
+        except httpx.HTTPError as exc:
+            raise self._map(exc, url, deadline) from None
 
     def _map(self, exc: httpx.HTTPError, url: str, deadline: float) -> FetchError:
         if isinstance(exc, httpx.TimeoutException) or time.monotonic() >= deadline:
@@ -835,14 +839,7 @@ class GuardedClient:
                 raise FetchRefused(
                     f"refused: the URL cannot be used ({exc})", url, rule="syntax"
                 ) from None
-            try:
-                resp = self._client.send(req, stream=True)
-            except _Refusal as exc:
-                raise self._refused(exc, url) from None
-            except _ResolveFailed as exc:
-                raise ConnectFailed(str(exc), url) from None
-            except httpx.HTTPError as exc:
-                raise self._map(exc, url, deadline) from None
+            resp = self._send(req, url, deadline)
             try:
                 raw = bytearray()
                 encoding = _encoding_of(resp.headers, url)

@@ -4,18 +4,13 @@ ids that are not ids are 404, and slow mention pages never hold up /healthz."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import alerts.rules
@@ -25,8 +20,9 @@ from monitor.service import Service, collect_health
 from monitor.store import Store
 from monitor.store.schema import NoticeRecord
 from monitor.web import PAGE_THREADS, create_app
-from tests.alerts_support import free_port, make_settings, store_mention
+from tests.alerts_support import make_settings, store_mention
 from tests.auth_support import signed_in
+from tests.browser import serve
 
 HEAD = "head@ankermoor.example.org"
 DPO = "dpo@fierte-trust.example.org"
@@ -34,23 +30,6 @@ DPO = "dpo@fierte-trust.example.org"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@contextmanager
-def _serve(app: Starlette) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def test_healthz_with_the_real_service(tmp_path: Path) -> None:
@@ -150,7 +129,7 @@ def test_healthz_answers_while_slow_mention_pages_are_rendering(
     many = 45
     cookies = signed_in(store, settings, _now())[0]
     try:
-        with _serve(app) as base, ThreadPoolExecutor(many) as pool:
+        with serve(app) as base, ThreadPoolExecutor(many) as pool:
             pages = [
                 pool.submit(httpx.get, f"{base}/mentions/{m.id}", timeout=120, cookies=cookies)
                 for _ in range(many)
