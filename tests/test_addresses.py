@@ -262,7 +262,8 @@ def test_accepted_urls_mean_what_httpx_will_connect_to(
     parsed = httpx.URL(url)
     assert parsed.host == target.host
     assert (parsed.port or (443 if parsed.scheme == "https" else 80)) == target.port
-    assert target.scheme in ("http", "https") and "@" not in url
+    # No credentials accepted. (An "@" in the path, as in "http://0.0.0.0/@", is not userinfo.)
+    assert target.scheme in ("http", "https") and userinfo == "" and not parsed.userinfo
     if target.literal is not None:
         assert str(target.literal) == target.host
 
