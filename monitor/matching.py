@@ -33,6 +33,16 @@ from typing import TYPE_CHECKING
 from rapidfuzz.fuzz import ratio
 
 from monitor.models import Match
+from monitor.school_words import (
+    NAMESAKE_NOUNS_BEFORE,
+    NOT_A_PLACE_PHRASES,
+    PLACE_POSTPOSITIONS,
+    SCHOOL_FRAME_WORDS,
+    SCHOOL_PEOPLE,
+    SCHOOL_THINGS_AFTER,
+    SCHOOL_VERBS,
+    SOFT_NAMESAKE_NOUNS,
+)
 
 if TYPE_CHECKING:
     from monitor.config import AcademyConfig
@@ -51,11 +61,14 @@ __all__ = [
 # name ("ankermore" for "ankermoor") and about one slip per eight letters in longer ones.
 FUZZY_THRESHOLD = 88.0
 # Each end of a fuzzy run must be this close to the same stretch of the name (see _ends_agree).
-FUZZY_END_THRESHOLD = 70.0
+FUZZY_END_THRESHOLD = 80.0
 # Fuzzy matching below this many letters finds too many unrelated words.
 FUZZY_MIN_LEN = 7
 # How many tokens either side of an ambiguous name a context word may be.
 CONTEXT_WINDOW = 12
+# In a post of at most this many tokens (title and text together), school context anywhere in it
+# counts for an ambiguous name.
+SHORT_POST = 80
 
 # Used when an academy configures no context words of its own.
 DEFAULT_CONTEXT_WORDS: tuple[str, ...] = (
@@ -66,40 +79,22 @@ DEFAULT_CONTEXT_WORDS: tuple[str, ...] = (
     "year 6", "KS1", "KS2", "school run", "pick-up", "drop-off",
 )  # fmt: skip
 
-# School context that holds for any school, used with an ambiguous name in addition to the
-# academy's own context words: the people and places of a school day ("the Ankermoor office",
-# "the dinner lady at Ankermoor", "outside Ankermoor at 3.15"), and the same in the languages
-# common in English school communities (Polish, Romanian, Welsh, romanised Urdu/Punjabi).
-SCHOOL_FRAME_WORDS: tuple[str, ...] = (
-    "staff", "staffroom", "office", "office manager", "receptionist", "dinner lady",
-    "dinner ladies", "dinner times", "dinners", "lunchtime", "packed lunch", "caretaker",
-    "lollipop lady", "lanyard", "gates", "school gate", "pick up", "home time", "3.15", "3.20",
-    "mums", "dads", "exclusion", "excluded", "EHCP", "SEN", "SENCo", "safeguarding", "DBS",
-    "single central record", "swimming gala", "disco", "Christmas concert", "homework",
-    "learning walk", "PPA", "supply teacher", "lesson", "lessons", "pupils", "Year 2 team",
-    # Polish, Romanian, Welsh, romanised Urdu/Punjabi
-    "szkoła", "szkole", "szkoły", "szkołę", "klasie", "klasa", "klasy", "nauczycielka",
-    "nauczyciel", "nauczyciele", "dzieci", "dyrektor", "dyrektorka", "dyrekcja", "asystentka",
-    "mamy", "școala", "școală", "scoala", "școlii", "clasa", "clasei", "copiii", "copilul",
-    "profesoara", "profesorul", "învățătoarea", "directoarea", "ysgol", "plant", "athrawes",
-    "athro", "pennaeth", "cyngerdd", "disgyblion", "bache", "bachon", "bachiyan", "puttar",
-)  # fmt: skip
 # Before "at/from/in the" + an ambiguous name: a person of the school ("Mrs Keel in the
 # Ankermoor office", "my son at Ankermoor", "the kid from Ankermoor").
 _PERSON_TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "sir", "pani", "pan", "doamna"})
-_SCHOOL_PEOPLE = frozenset({
-    "teacher", "head", "deputy", "ta", "staff", "kid", "kids", "boy", "girl", "lad", "son",
-    "daughter", "dd", "ds", "nephew", "niece", "friend", "mums", "dads", "lady", "manager",
-    "children", "pupil", "pupils", "class", "team", "brother", "sister",
-})  # fmt: skip
 _PERSON_LINKS = (
     ("at",),
     ("from",),
     ("at", "the"),
     ("in", "the"),
     ("from", "the"),
+    ("to",),
+    ("out", "of"),
     ("z",),
+    ("w",),
     ("de", "la"),
+    ("yn",),
+    ("mein",),
 )
 
 # After an ambiguous name, these mean the name is part of a place's or a business's name.
@@ -118,6 +113,10 @@ NAMESAKE_NOUNS: frozenset[str] = frozenset({
     "ridge", "village", "moor", "roundabout", "capital", "partners", "family", "valley", "heath",
     "edge", "marina", "boat", "narrowboat", "allotments", "hall", "library", "community",
     "garden", "centre", "center", "sorting", "car", "boot", "tip", "market",
+    # more businesses, clubs and places of the same name
+    "fish", "bar", "tandoori", "kebab", "nails", "studios", "launderette", "caravan", "mews",
+    "chase", "loop", "lock", "ground", "players", "brass", "band", "district", "residents",
+    "elementary", "public", "boxing",
 })  # fmt: skip
 
 # Shortly before an ambiguous name, these mean it names a thing ("narrowboat 'Anker Moor'").
@@ -195,6 +194,7 @@ class _Tokens:
     spans: tuple[tuple[int, int], ...]
     hashtag: tuple[bool, ...]
     capital: tuple[bool, ...]  # the original word starts with a capital letter
+    text: str = ""  # the original string
 
 
 def tokenise(s: str) -> _Tokens:
@@ -217,7 +217,7 @@ def tokenise(s: str) -> _Tokens:
                 spans.append((pa, pb))
                 tags.append(tag and pa == a)
                 caps.append(s[pa].isupper())
-    return _Tokens(tuple(norm), tuple(spans), tuple(tags), tuple(caps))
+    return _Tokens(tuple(norm), tuple(spans), tuple(tags), tuple(caps), s)
 
 
 def _phrase(s: str) -> tuple[str, ...]:
@@ -348,23 +348,131 @@ def _full_name_namesake(tk: _Tokens, after: int) -> bool:
 
 _FRAME = _Context(SCHOOL_FRAME_WORDS)
 
+# Between two tokens, any of these ends a clause: a preposition or a namesake noun on the far side
+# of one does not bind the name ("He won't go in. Ankermoor, how could you.").
+_CLAUSE_BREAK = frozenset(".,;:!?()[]{}|\n–—•")
+# A named thing may sit a comma away ("Narrowboat for sale, 'Anker Moor'"), not a sentence away.
+_SENTENCE_BREAK = frozenset(".!?()[]{}\n")
+_APOSTROPHES = frozenset("'’")
+# A class's code ("6B", "Y4", "yr2", "Rec"): only a school has them right after its name.
+_CLASS_CODE = re.compile(r"(?:[1-6][a-z]{1,2}|y[1-6]|yr[1-6]|rec)")
+# After a lower-case soft namesake noun, these make it a namesake's name after all
+# ("ankermoor community centre", "the Ankermoor car boot").
+_SOFT_NOUN_NAMESAKE_NEXT = frozenset(
+    {"centre", "center", "boot", "boots", "home", "homes", "group", "club", "sale", "shop"}
+)
+# "Not Ankermoor related", "(nie Ankermoor!)": the post says it is not about the school.
+_NEGATIONS = frozenset({"not", "nie", "nu", "ddim", "nahi"})
 
-def _school_frame(toks: Sequence[str], first: int, last: int, skip: range) -> str | None:
-    """School context any school has, near an ambiguous name: a school word of SCHOOL_FRAME_WORDS
-    in the window, or a person of the school just before it ("Mrs Keel at Ankermoor")."""
-    word = _FRAME.find(toks, first - CONTEXT_WINDOW, last + CONTEXT_WINDOW, skip)
-    if word is not None:
-        return word
+
+def _joined(tk: _Tokens, i: int, j: int, breaks: frozenset[str] = _CLAUSE_BREAK) -> bool:
+    """Whether tokens i < j sit in the same clause (no clause-ending punctuation between)."""
+    if i < 0 or j >= len(tk.norm):
+        return False
+    between = tk.text[tk.spans[i][1] : tk.spans[j][0]]
+    return not any(c in breaks for c in between)
+
+
+def _after(tk: _Tokens, last: int) -> int | None:
+    """The index of the word after a name, past a possessive 's, if it is in the same clause."""
+    j = last
+    if j < len(tk.norm) and tk.norm[j] == "s" and tk.text[tk.spans[j][0] - 1] in _APOSTROPHES:
+        j += 1
+    return j if _joined(tk, j - 1, j) else None
+
+
+def _soft_school_noun(tk: _Tokens, at: int) -> bool:
+    """A SOFT_NAMESAKE_NOUN written in lower case, and not the start of a namesake's longer name:
+    "the Ankermoor hall" and "the Ankermoor car park" are the school's, "Ankermoor Hall" and "the
+    ankermoor community centre" are not."""
+    toks = tk.norm
+    if toks[at] not in SOFT_NAMESAKE_NOUNS or (tk.capital[at] and not tk.text.isupper()):
+        return False
+    nxt = toks[at + 1] if at + 1 < len(toks) else ""
+    return nxt not in _SOFT_NOUN_NAMESAKE_NEXT
+
+
+def _school_thing_after(tk: _Tokens, last: int) -> str | None:
+    """A thing of the school right after the name: "Ankermoor uniform", "Ankermoor's Y6"."""
+    j = _after(tk, last)
+    if j is None:
+        return None
+    t = tk.norm[j]
+    if t in SCHOOL_THINGS_AFTER or _CLASS_CODE.fullmatch(t):
+        if t in SOFT_NAMESAKE_NOUNS and not _soft_school_noun(tk, j):
+            return None  # "Ankermoor Hall" is a hall's name
+        return t
+    return None
+
+
+def _person_before(tk: _Tokens, first: int) -> str | None:
+    """A person of the school just before "at/from/to/in the" + the name: "Mrs Keel at Ankermoor",
+    "my son at Ankermoor", "works at Ankermoor", "Tommy Graves from Ankermoor"."""
+    toks = tk.norm
     for link in _PERSON_LINKS:
         n = len(link)
         if first < n + 1 or tuple(toks[first - n : first]) != link:
             continue
+        if not _joined(tk, first - n - 1, first):
+            continue
+        who = toks[first - n - 1]
+        if who in SCHOOL_PEOPLE or who in SCHOOL_VERBS:
+            return f"{who} {' '.join(link)}"
         before = toks[max(0, first - n - 3) : first - n]
-        if toks[first - n - 1] in _SCHOOL_PEOPLE:
-            return f"{toks[first - n - 1]} {' '.join(link)}"
         if any(t in _PERSON_TITLES for t in before):
             return f"{' '.join(before)} {' '.join(link)}"
+        # A person's full name: two capitalised words, neither opening the item or a sentence.
+        k = first - n - 2
+        if (
+            link[0] in ("at", "from")
+            and k > 0
+            and tk.capital[k]
+            and tk.capital[k + 1]
+            and _joined(tk, k - 1, k + 1)
+            and not tk.text.isupper()
+        ):
+            return f"{tk.text[tk.spans[k][0] : tk.spans[k + 1][1]]} {' '.join(link)}"
     return None
+
+
+def _school_frame(tk: _Tokens, first: int, last: int, skip: range) -> str | None:
+    """School context any school has, near an ambiguous name: a school word of SCHOOL_FRAME_WORDS
+    in the window, a person of the school just before it ("Mrs Keel at Ankermoor"), or a thing of
+    the school just after it ("Ankermoor uniform")."""
+    word = _FRAME.find(tk.norm, first - CONTEXT_WINDOW, last + CONTEXT_WINDOW, skip)
+    if word is not None:
+        return word
+    return _person_before(tk, first) or _school_thing_after(tk, last)
+
+
+def _place_or_namesake(tk: _Tokens, first: int, last: int) -> bool:
+    """Whether a bare ambiguous name is plainly the place, a namesake, or said not to be the school."""
+    toks = tk.norm
+    j = _after(tk, last)
+    after = toks[j] if j is not None and j == last else ""
+    if after in NAMESAKE_NOUNS and not _soft_school_noun(tk, last):
+        return True  # "Ankermoor Road", "Ankermoor Village Hall"
+    if j is not None and any(tuple(toks[j : j + len(p)]) == p for p in PLACE_POSTPOSITIONS):
+        return True  # "Ankermoor ke saamne" (opposite Ankermoor)
+    if first > 0 and _joined(tk, first - 1, first):
+        before = toks[first - 1]
+        if before in NAMESAKE_NOUNS_BEFORE:
+            return True  # "Heol Ankermoor", "osiedle Ankermoor", "MV Ankermoor"
+        if before in _NEGATIONS and (j is None or toks[j] == "related"):
+            return True  # "not Ankermoor related", "(nie Ankermoor!)"
+        if before in ("called", "named") and first > 1 and toks[first - 2] in NAMESAKE_NOUNS:
+            return True  # "a village called Ankermoor"
+    if _school_thing_after(tk, last) is not None:
+        return False  # "the girls in Ankermoor year 6", "in Ankermoor uniform"
+    for p in PLACE_PREPOSITIONS:
+        n = len(p)
+        if first >= n and tuple(toks[first - n : first]) == p and _joined(tk, first - n, first):
+            if not _preceded_by(toks, first, NOT_A_PLACE_PHRASES):
+                return True  # "in Ankermoor", "the far side of Anker Moor"
+    for k in range(max(0, first - 3), first):
+        if toks[k] in _NAMED_THINGS and _joined(tk, k, first, _SENTENCE_BREAK):
+            return True  # "narrowboat 'Anker Moor'"
+    return False
 
 
 def _preceded_by(toks: Sequence[str], first: int, phrases: Sequence[tuple[str, ...]]) -> bool:
@@ -475,11 +583,8 @@ class Matcher:
         toks = tk.norm
         ambiguous = h.entry.kind == "ambiguous"
         landmark = _preceded_by(toks, h.first, LANDMARK_PHRASES)
-        after = toks[h.last] if h.last < len(toks) else ""
         if ambiguous:
-            if after in NAMESAKE_NOUNS or _preceded_by(toks, h.first, PLACE_PREPOSITIONS):
-                return None
-            if any(t in _NAMED_THINGS for t in toks[max(0, h.first - 3) : h.first]):
+            if _place_or_namesake(tk, h.first, h.last):
                 return None
         elif _full_name_namesake(tk, h.last):
             return None
@@ -491,11 +596,13 @@ class Matcher:
             ctx = self._context[h.entry.watch]
             lo, hi = h.first - CONTEXT_WINDOW, h.last + CONTEXT_WINDOW
             context_word = ctx.find(toks, lo, hi, skip)
-            if context_word is None and extra is not None and not landmark:
+            if context_word is None and extra is not None and not landmark and fname == "title":
                 # A title is short: its context is usually in the first lines of the text.
                 context_word = ctx.find(extra.norm, 0, 2 * CONTEXT_WINDOW, range(0))
             if context_word is None and ambiguous:
-                context_word = _school_frame(toks, h.first, h.last, skip)
+                context_word = _school_frame(tk, h.first, h.last, skip)
+            if context_word is None and ambiguous:
+                context_word = self._short_post_context(h, tk, extra, skip)
             if context_word is None:
                 return None
         start = tk.spans[h.first][0]
@@ -513,6 +620,23 @@ class Matcher:
             context_word=context_word,
             fuzzy_score=round(h.score, 1),
         )
+
+    def _short_post_context(
+        self, h: _Hit, tk: _Tokens, other: _Tokens | None, skip: range
+    ) -> str | None:
+        """In a short post (a comment, a review, a title and its blurb) school context anywhere
+        in it counts: people write "ANKERMOOR HAVE LOST MY DAUGHTERS COAT", not a sentence that
+        puts the school word next to the name."""
+        other_len = len(other.norm) if other is not None else 0
+        if len(tk.norm) + other_len > SHORT_POST:
+            return None
+        ctx = self._context[h.entry.watch]
+        n = len(tk.norm)
+        word = ctx.find(tk.norm, 0, n, skip) or _FRAME.find(tk.norm, 0, n, skip)
+        if word is None and other is not None:
+            m = len(other.norm)
+            word = ctx.find(other.norm, 0, m, range(0)) or _FRAME.find(other.norm, 0, m, range(0))
+        return word
 
     def _variant(self, h: _Hit, tk: _Tokens) -> str:
         """The configured spelling closest in form to what was written (hashtag or not)."""
@@ -540,7 +664,7 @@ class Matcher:
         t_title = tokenise(title)
         t_text = tokenise(text)
         found = self._field_matches("title", t_title, t_text)
-        found += self._field_matches("text", t_text, None)
+        found += self._field_matches("text", t_text, t_title)
         best: dict[int, Match] = {}
         for w, m in found:
             if w not in best or _rank(m) < _rank(best[w]):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.config import AcademyConfig
-from monitor.matching import Matcher, Watch, tokenise
+from monitor.matching import SHORT_POST, Matcher, Watch, tokenise
 from monitor.models import Match
 
 DATA = Path(__file__).resolve().parents[1] / "monitor" / "scoring" / "data"
@@ -196,9 +196,18 @@ def test_ambiguous_name_needs_a_context_word_nearby(matcher: Matcher) -> None:
     assert m.matched_name == "Ankermoor" and spanned(m, "", text) == "Ankermoor"
 
 
-def test_context_must_be_near_the_ambiguous_name(matcher: Matcher) -> None:
-    far = "Lovely walk at Ankermoor this morning. " + "la " * 30 + "Then the school run."
+def test_in_a_long_item_context_must_be_near_the_ambiguous_name(matcher: Matcher) -> None:
+    far = "Lovely walk at Ankermoor this morning. " + "la " * SHORT_POST + "Then the school run."
     assert matcher.match("", far) == []
+
+
+def test_in_a_short_post_context_anywhere_counts(matcher: Matcher) -> None:
+    text = "Lovely walk at Ankermoor this morning. " + "la " * 20 + "Then the school run."
+    m = one(matcher, "", text)
+    assert m is not None and m.context_word == "school run"
+    # The title's words count for a name in the text too.
+    m = one(matcher, "Choosing a primary in Moor ward", "Ankermoor? Wouldn't send my dog there.")
+    assert m is not None and m.field == "text" and m.context_word == "primary"
 
 
 def test_context_words_are_normalised_too(matcher: Matcher) -> None:
