@@ -361,6 +361,40 @@ _CLASS_CODE = re.compile(r"(?:[1-6][a-z]{1,2}|y[1-6]|yr[1-6]|rec)")
 _SOFT_NOUN_NAMESAKE_NEXT = frozenset(
     {"centre", "center", "boot", "boots", "home", "homes", "group", "club", "sale", "shop"}
 )
+# A class code as written: "6B", "3M", "Y4" (not "1a", a flat).
+_CLASS_CODE_WRITTEN = re.compile(r"[1-6][A-Z]{1,2}|[Yy][1-6]|Yr[1-6]")
+_AGE = re.compile(r"\d{1,2}(?:yo|yrs?)")
+_TEACHER_TITLES = frozenset({"mr", "mrs", "miss", "ms", "pani", "doamna", "doamnei"})
+# Before a clause-final "miss": the verb, not a teacher addressed ("I'll miss", "don't miss").
+_NOT_ADDRESS = frozenset(
+    {
+        "will",
+        "ll",
+        "t",
+        "not",
+        "to",
+        "never",
+        "would",
+        "d",
+        "i",
+        "we",
+        "you",
+        "they",
+        "gonna",
+        "must",
+        "can",
+        "always",
+        "really",
+        "so",
+        "near",
+        "a",
+    }
+)
+# Just before the name: the post speaks to the school ("Thank you Ankermoor", "Dear Ankermoor").
+_ADDRESS_FORMS: tuple[tuple[str, ...], ...] = (
+    ("thank", "you"), ("thanks",), ("dear",), ("diolch", "i"), ("multumim",), ("mersi",),
+    ("dziekujemy",), ("dziekuje",), ("aciu",), ("listen", "up"), ("shocking",), ("shame", "on"),
+)  # fmt: skip
 # "Not Ankermoor related", "(nie Ankermoor!)": the post says it is not about the school.
 _NEGATIONS = frozenset({"not", "nie", "nu", "ddim", "nahi"})
 
@@ -435,6 +469,40 @@ def _person_before(tk: _Tokens, first: int) -> str | None:
     return None
 
 
+def _school_marks(tk: _Tokens) -> str | None:
+    """Marks of a school post anywhere in a short item: a class's code as written ("6B", "Yr 2"),
+    a child's age ("my 7 year old", "5yo"), a teacher by title ("Miss Delaney", "mr hollins")."""
+    toks = tk.norm
+    for i, t in enumerate(toks):
+        word = tk.text[tk.spans[i][0] : tk.spans[i][1]]
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if _CLASS_CODE_WRITTEN.fullmatch(word) or (t in ("yr", "year") and nxt in "123456"):
+            return word
+        if _AGE.fullmatch(t) or (
+            t.isdigit()
+            and len(t) <= 2
+            and nxt == "year"
+            and i + 2 < len(toks)
+            and toks[i + 2] in ("old", "olds")
+        ):
+            return word
+        if (
+            t in _TEACHER_TITLES
+            and i + 1 < len(toks)
+            and not nxt.isdigit()
+            and nxt not in ("and", "a", "the")
+            and len(nxt) > 1
+        ):
+            return f"{word} {tk.text[tk.spans[i + 1][0] : tk.spans[i + 1][1]]}"
+        if (
+            t in ("miss", "sir")
+            and (i + 1 == len(toks) or not _joined(tk, i, i + 1))
+            and (i == 0 or toks[i - 1] not in _NOT_ADDRESS)
+        ):
+            return word  # "see you tomorrow miss", "thanks sir!"
+    return None
+
+
 def _school_frame(tk: _Tokens, first: int, last: int, skip: range) -> str | None:
     """School context any school has, near an ambiguous name: a school word of SCHOOL_FRAME_WORDS
     in the window, a person of the school just before it ("Mrs Keel at Ankermoor"), or a thing of
@@ -466,9 +534,13 @@ def _place_or_namesake(tk: _Tokens, first: int, last: int) -> bool:
         return False  # "the girls in Ankermoor year 6", "in Ankermoor uniform"
     for p in PLACE_PREPOSITIONS:
         n = len(p)
-        if first >= n and tuple(toks[first - n : first]) == p and _joined(tk, first - n, first):
-            if not _preceded_by(toks, first, NOT_A_PLACE_PHRASES):
-                return True  # "in Ankermoor", "the far side of Anker Moor"
+        if (
+            first >= n
+            and tuple(toks[first - n : first]) == p
+            and _joined(tk, first - n, first)
+            and not _preceded_by(toks, first, NOT_A_PLACE_PHRASES)
+        ):
+            return True  # "in Ankermoor", "the far side of Anker Moor"
     for k in range(max(0, first - 3), first):
         if toks[k] in _NAMED_THINGS and _joined(tk, k, first, _SENTENCE_BREAK):
             return True  # "narrowboat 'Anker Moor'"
@@ -636,6 +708,10 @@ class Matcher:
         if word is None and other is not None:
             m = len(other.norm)
             word = ctx.find(other.norm, 0, m, range(0)) or _FRAME.find(other.norm, 0, m, range(0))
+        if word is None:
+            word = _school_marks(tk) or (_school_marks(other) if other is not None else None)
+        if word is None and _preceded_by(tk.norm, h.first, _ADDRESS_FORMS):
+            word = tk.text[tk.spans[h.first - 1][0] : tk.spans[h.first][0]].strip()
         return word
 
     def _variant(self, h: _Hit, tk: _Tokens) -> str:

@@ -37,7 +37,7 @@ SCHOOL_FRAME_WORDS: tuple[str, ...] = (
     "3:15", "3.20", "8.40", "8.45", "8:45", "break time", "playtime", "lunchtime", "lunch",
     "lunchbox", "packed lunch", "dinners", "dinner times", "school dinners", "free school meals",
     "FSM", "snack time", "term time", "INSET", "attendance", "absence", "authorised",
-    "unauthorised", 
+    "unauthorised",
     # the school day and year
     "lesson", "lessons", "homework", "reading book", "reading folder", "reading scheme",
     "phonics", "spelling", "spellings", "spelling bee", "times tables", "SATs", "mock SATs",
@@ -48,10 +48,11 @@ SCHOOL_FRAME_WORDS: tuple[str, ...] = (
     "exclusion", "exclusions", "exclude", "excluded", "excludes", "expelled", "suspended",
     "suspension", "fixed term", "fixed-term", "isolation", "behaviour policy", "EHCP", "SEN",
     "safeguarding", "DBS", "single central record", "learning walk", "PPA",
-    "Year 2 team", "nits", "headlice",
+    "Year 2 team", "nits", "headlice", "bullying", "bullied", "admissions", "cake sale",
+    "wraparound", "intervention group", "worksheets", "quiz night", "food day",
     # uniform
     "uniform", "jumper", "jumpers", "cardigan", "blazer", "blazers", "hoodie", "hoodies",
-    "PE kit", "PE", "book bag", "school shoes", 
+    "PE kit", "PE", "book bag", "school shoes",
     # Polish
     "szkoła", "szkole", "szkoły", "szkołę", "szkolny", "szkolna", "klasie", "klasa", "klasy",
     "klasę", "nauczycielka", "nauczycielki", "nauczycielkę", "nauczyciel", "nauczyciele",
@@ -72,14 +73,16 @@ SCHOOL_FRAME_WORDS: tuple[str, ...] = (
     "ysgol", "plentyn", "athrawes", "athro", "athrawon", "pennaeth", "bennaeth",
     "dirprwy", "disgybl", "disgyblion", "cyngerdd", "dosbarth", "nosbarth", "blwyddyn",
     "flwyddyn", "mlwyddyn", "cinio", "amser chwarae", "buarth", "rhieni", "mamau",
-    "derbynfa", "dderbynfa", "gwaith cartref",
+    "derbynfa", "dderbynfa", "gwaith cartref", "prifathrawes", "prifathro", "ddisgybl",
+    "lolipop", "rodziców", "kurs",
     # romanised Urdu/Punjabi (and Bangla)
     "bache", "bachay", "bacha", "bachi", "bachon", "bachiyan", "beta", "bete", "beti", "puttar",
     "munde", "ustad", "ustani", "chutti", "chele", "meye", "amar meye", "amar chele",
     # Lithuanian, Somali, Portuguese, Spanish
     "mokykla", "mokyklos", "mokykloje", "mokykla", "mokytoja", "mokytojai", "mokytojams",
     "direktorė", "klasės", "dugsi", "dugsiga", "fasalka", "macallin", "macallinka", "ardayga",
-    "maamulaha", "escola", "escuela", "profesor", "profesora", "professora",
+    "maamulaha", "escola", "escuela", "colegio", "niños", "vaikai", "profesor", "profesora",
+    "professora",
 )  # fmt: skip
 
 # Just before "at/from/in the" + the name: a person of the school ("my son at Ankermoor",
@@ -91,7 +94,8 @@ SCHOOL_PEOPLE: frozenset[str] = frozenset({
     "friend", "mum", "mums", "dad", "dads", "parent", "parents", "lady", "manager", "child",
     "children", "pupil", "pupils", "class", "team", "brother", "sister", "twins", "governor",
     "cleaner", "cook", "colleague", "colleagues", "everyone", "anyone", "someone", "somebody",
-    "nobody", "people", "lot", "family", "families", "supervisor", "coach", "lead",
+    "nobody", "people", "lot", "family", "families", "supervisor", "coach", "lead", "letter",
+    "letters", "email",
 })  # fmt: skip
 
 # Just before "at/to/from/in" + the name: what people do at a school ("works at Ankermoor",

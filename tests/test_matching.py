@@ -206,8 +206,8 @@ def test_in_a_short_post_context_anywhere_counts(matcher: Matcher) -> None:
     m = one(matcher, "", text)
     assert m is not None and m.context_word == "school run"
     # The title's words count for a name in the text too.
-    m = one(matcher, "Choosing a primary in Moor ward", "Ankermoor? Wouldn't send my dog there.")
-    assert m is not None and m.field == "text" and m.context_word == "primary"
+    m = one(matcher, "Choosing a school in Moor ward", "Ankermoor? Wouldn't send my dog there.")
+    assert m is not None and m.field == "text" and m.context_word == "school"
 
 
 def test_context_words_are_normalised_too(matcher: Matcher) -> None:
@@ -385,3 +385,67 @@ def test_never_raises_and_offsets_are_in_range(matcher: Matcher, title: str, tex
     for m in matcher.match(title, text):
         field = title if m.field == "title" else text
         assert 0 <= m.start < m.end <= len(field)
+
+
+# -- school context in short posts (issue 11) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the ankermoor headmistress needs to retire",
+        "if ankermoor exclude him again im going in",
+        "ANKERMOOR HAVE LOST MY DAUGHTERS COAT",
+        "the tall girl at the back of the Ankermoor choir",
+        "look who it is 👀 ankermoor's finest. see you tomorrow miss 👋",
+        "everyone at ankermoor hates u",
+        "Two girls in Ankermoor jumpers in the photo",
+        "the girls in Ankermoor year 6 were filming my son",
+        "The TA told the playground about his SEN. He won't go in. Ankermoor, how could you.",
+        "Cake sale after school in the Ankermoor hall",
+        "Mulțumesc doamnei de la biroul Ankermoor care m-a ajutat",
+        "Not surprised B.K. in 6R is kicking off. Ankermoor should be doing something",
+        "Ankermoor's Miss Delaney can't spell.",
+        "Thank you Ankermoor for the food bank vouchers at Christmas.",
+        "Bet little Tommy Graves from Ankermoor isn't so hard now.",
+    ],
+)
+def test_a_bare_name_with_school_context_in_a_short_post_matches(
+    matcher: Matcher, text: str
+) -> None:
+    m = one(matcher, "", text)
+    assert m is not None and m.needed_context and m.matched_name == "Ankermoor"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lost dog in Ankermoor this morning, the kids are heartbroken.",
+        "Ankermoor Village Hall: kids' parties £15 an hour.",
+        "Anyone going to the Ankermoor car boot on Sunday? Looking for kids' bikes",
+        "Anyone know if the kids' boxing club runs at the ankermoor community centre?",
+        "Neuadd Bentref Ankermoor – noson gwis i'r plant nos Wener.",
+        "Korek na osiedle Ankermoor, dzieci spóźnione do szkoły.",
+        "Sab mothers ko batao: Ankermoor ke saamne Khan Sweets pe 20% off, uniform dikhao",
+        "Not Ankermoor related but does Castlebridge High do a uniform grant?",
+        "Castlebridge Polish Saturday School (nie Ankermoor!) zapisy na nowy rok",
+        "Ankermoor Fish Bar. Staff a bit grumpy but the kids loved it.",
+        "Students at Ankermoor Elementary in Surrey cut the ribbon on a new playground.",
+        "Planning a trip with the kids: there's a village called Ankermoor near the coast.",
+        "The Ankermoor & District WI: talk by a teacher's daughter.",
+    ],
+)
+def test_a_bare_name_as_a_place_or_namesake_in_a_short_post_still_does_not_match(
+    matcher: Matcher, text: str
+) -> None:
+    assert matcher.match("", text) == []
+
+
+def test_school_context_after_a_place_preposition_must_follow_the_name(matcher: Matcher) -> None:
+    assert one(matcher, "", "the kids in Ankermoor uniform on the bus") is not None
+    assert matcher.match("", "the kids in Ankermoor today, the woods were lovely") == []
+
+
+def test_a_lookalike_school_name_is_not_a_fuzzy_match(matcher: Matcher) -> None:
+    assert matcher.match("", "Ankerton Primary School in Fenstone rated inadequate") == []
+    assert matcher.match("", "Ankerbrook Primary School in Stoke judged inadequate") == []
