@@ -173,3 +173,7 @@ def test_train_on_a_tiny_subset_round_trips(scorer: Scorer, tmp_path: Path) -> N
     x = np.zeros((1, heads.policy["reputation"].w.shape[0]), dtype=np.float32)
     assert np.allclose(again.policy["reputation"].proba(x), heads.policy["reputation"].proba(x))
     assert "policy_oof_f1" in report
+    # The policy heads read an n-gram block whose idf travels in the artefact.
+    assert heads.ngrams is not None and again.ngrams is not None
+    assert np.allclose(again.ngrams.idf_char, heads.ngrams.idf_char, rtol=1e-2)
+    assert x.shape[1] > heads.dim + 2**16

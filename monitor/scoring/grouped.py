@@ -79,11 +79,11 @@ def fit_and_score(
     d_eval = policy_matrix(
         embedder, cache, scored, base.hostility, base.prototypes, base.proto_owner
     )
-    heads, uh, _ = fit_policy(PolicyData(d_train.x, d_train.y, d_train.urgent))
+    fitted = fit_policy(d_train)
     n = len(scored)
-    probs = np.stack([heads[c].proba(d_eval.x) for c in CATEGORIES], axis=1)
-    thr = np.tile([heads[c].threshold for c in CATEGORIES], (n, 1))
-    return Scored(probs, uh.proba(d_eval.x), thr, np.full(n, uh.threshold), len(drop), len(kept))
+    probs, urgent = fitted.proba(d_eval)
+    thr = np.tile([fitted.policy[c].threshold for c in CATEGORIES], (n, 1))
+    return Scored(probs, urgent, thr, np.full(n, fitted.urgent.threshold), len(drop), len(kept))
 
 
 @dataclass(frozen=True)
@@ -158,16 +158,8 @@ def pooled_cv(
     for f in range(k):
         te = fold_of == f
         tr = ~te & rel
-        heads, uh, _ = fit_policy(
-            PolicyData(
-                np.vstack([d_train.x, d_eval.x[tr]]),
-                np.vstack([d_train.y, d_eval.y[tr]]),
-                np.concatenate([d_train.urgent, d_eval.urgent[tr]]),
-            )
-        )
-        for i, c in enumerate(CATEGORIES):
-            probs[te, i] = heads[c].proba(d_eval.x[te])
-            thr[te, i] = heads[c].threshold
-        urgent[te] = uh.proba(d_eval.x[te])
-        uthr[te] = uh.threshold
+        fitted = fit_policy(PolicyData.concat([d_train, d_eval.rows(tr)]))
+        probs[te], urgent[te] = fitted.proba(d_eval.rows(te))
+        thr[te] = [fitted.policy[c].threshold for c in CATEGORIES]
+        uthr[te] = fitted.urgent.threshold
     return Scored(probs, urgent, thr, uthr, len(drop), len(kept))

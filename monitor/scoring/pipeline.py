@@ -164,9 +164,10 @@ class Scorer:
         host = np.stack(
             [heads.hostility[k].proba(counts, emb) for k in ("offensive", "hate")], axis=1
         )
-        x = policy_features(
+        dense = policy_features(
             emb, clean, has_media, host, signals, heads.prototypes, heads.proto_owner
         )
+        x = heads.policy_x(dense, counts)
         probs = np.stack([heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
         for n, ev in enumerate(found):
             row = dict(zip(CATEGORIES, (float(v) for v in probs[n]), strict=True))

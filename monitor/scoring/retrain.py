@@ -124,16 +124,17 @@ def fit(
         embedder, cache, [e for e, _ in rows], base.hostility, base.prototypes, base.proto_owner
     )
     data.urgent_known = np.asarray([k for _, k in rows], dtype=bool)
-    policy, urgent, report = fit_policy(data)
+    fitted = fit_policy(data)
     return Heads(
         base.model_name,
         base.dim,
-        policy,
-        urgent,
+        fitted.policy,
+        fitted.urgent,
         base.hostility,
         base.prototypes,
         base.proto_owner,
-        {**meta, "examples": len(rows), "report": {"policy_oof_f1": report}},
+        {**meta, "examples": len(rows), "report": {"policy_oof_f1": fitted.report}},
+        fitted.ngrams,
     )
 
 

@@ -30,6 +30,7 @@ from monitor.scoring.heads import (
     fit_idf,
     hostility_matrix,
     policy_features,
+    policy_input,
     prototype_texts,
 )
 from monitor.scoring.pii import find_personal_data, leak_signals
@@ -174,11 +175,67 @@ def train_hostility(
 
 @dataclass
 class PolicyData:
-    x: np.ndarray
+    x: np.ndarray  # the dense features (policy_features)
     y: np.ndarray  # n x 5
     urgent: np.ndarray
     # Rows whose urgent label is known (a correction may say only the categories); None: all.
     urgent_known: np.ndarray | None = None
+    # Hashed n-gram counts (NgramCounts.word/.char): the idf is fitted on whichever rows train.
+    word: sparse.csr_matrix | None = None
+    char: sparse.csr_matrix | None = None
+
+    def rows(self, mask: np.ndarray) -> PolicyData:
+        known = None if self.urgent_known is None else self.urgent_known[mask]
+        return PolicyData(
+            self.x[mask],
+            self.y[mask],
+            self.urgent[mask],
+            known,
+            None if self.word is None else self.word[np.flatnonzero(mask)],
+            None if self.char is None else self.char[np.flatnonzero(mask)],
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[PolicyData]) -> PolicyData:
+        known = None
+        if any(p.urgent_known is not None for p in parts):
+            known = np.concatenate(
+                [
+                    p.urgent_known if p.urgent_known is not None else np.ones(len(p.y), bool)
+                    for p in parts
+                ]
+            )
+        words = [p.word for p in parts]
+        chars = [p.char for p in parts]
+        return PolicyData(
+            np.vstack([p.x for p in parts]),
+            np.vstack([p.y for p in parts]),
+            np.concatenate([p.urgent for p in parts]),
+            known,
+            None if any(w is None for w in words) else sparse.vstack(words, format="csr"),
+            None if any(c is None for c in chars) else sparse.vstack(chars, format="csr"),
+        )
+
+    def matrix(self, ngrams: TextHasher | None) -> np.ndarray | sparse.csr_matrix:
+        if ngrams is None or self.word is None or self.char is None:
+            return self.x
+        return policy_input(self.x, self.word, self.char, ngrams)
+
+
+@dataclass(frozen=True)
+class FittedPolicy:
+    """What fit_policy returns: the heads, the n-gram idf they read, and out-of-fold F1s."""
+
+    policy: dict[str, LinearHead]
+    urgent: LinearHead
+    ngrams: TextHasher | None
+    report: dict[str, float]
+
+    def proba(self, data: PolicyData) -> tuple[np.ndarray, np.ndarray]:
+        """Category (n x 5) and urgent (n) probabilities for `data` (before any floor)."""
+        x = data.matrix(self.ngrams)
+        probs = np.stack([self.policy[c].proba(x) for c in CATEGORIES], axis=1)
+        return probs, self.urgent.proba(x)
 
 
 def policy_matrix(
@@ -201,7 +258,8 @@ def policy_matrix(
         emb, clean, [e.has_media for e in examples], host, signals, prototypes, owner
     )
     y = np.asarray([[c in e.categories for c in CATEGORIES] for e in examples], dtype=int)
-    return PolicyData(x, y, np.asarray([e.urgent for e in examples], dtype=int))
+    urgent = np.asarray([e.urgent for e in examples], dtype=int)
+    return PolicyData(x, y, urgent, None, counts.word, counts.char)
 
 
 def _threshold_for(p: np.ndarray, y: np.ndarray, beta: float) -> float:
@@ -239,22 +297,31 @@ def recall_first_threshold(p: np.ndarray, y: np.ndarray, recall: float = URGENT_
     return best_t
 
 
-def fit_policy(data: PolicyData) -> tuple[dict[str, LinearHead], LinearHead, dict[str, float]]:
+def fit_policy(data: PolicyData) -> FittedPolicy:
     """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: recall
-    first (>= URGENT_RECALL out of fold) at the best precision that allows."""
+    first (>= URGENT_RECALL out of fold) at the best precision that allows. The n-gram idf is
+    fitted on `data`'s rows (the training rows only: never on a set being scored)."""
+    ngrams = None
+    if data.word is not None and data.char is not None:
+        ngrams = TextHasher(fit_idf(data.word), fit_idf(data.char))
+    x = data.matrix(ngrams)
     heads, report = {}, {}
     for i, c in enumerate(CATEGORIES):
-        h, oof = fit_linear(data.x, data.y[:, i], POLICY_C)
+        h, oof = fit_linear(x, data.y[:, i], POLICY_C)
         t = _threshold_for(oof, data.y[:, i], 2.0 if c == "data_leak" else 1.0)
         heads[c] = LinearHead(h.w, h.b, h.a, h.c, t)
         report[c] = float(f1_score(data.y[:, i], oof >= t))
-    known = data.urgent_known if data.urgent_known is not None else slice(None)
-    ux, uy = data.x[known], data.urgent[known]
+    known = (
+        np.flatnonzero(data.urgent_known)
+        if data.urgent_known is not None
+        else np.arange(len(data.urgent))
+    )
+    ux, uy = x[known], data.urgent[known]
     h, oof = fit_linear(ux, uy, POLICY_C)
     t = recall_first_threshold(oof, uy)
     urgent = LinearHead(h.w, h.b, h.a, h.c, t)
     report["urgent"] = float(f1_score(uy, oof >= t))
-    return heads, urgent, report
+    return FittedPolicy(heads, urgent, ngrams, report)
 
 
 def train_all(
@@ -284,15 +351,25 @@ def train_all(
     ptexts, owner = prototype_texts()
     protos = embedder.encode(ptexts)
     data = policy_matrix(embedder, cache, examples, hostility, protos, owner)
-    policy, urgent, rep = fit_policy(data)
-    report["policy_oof_f1"] = rep
+    fitted = fit_policy(data)
+    report["policy_oof_f1"] = fitted.report
     meta = {
         "trained": datetime.now(UTC).strftime("%Y%m%d"),
         "data": [f.name for f in data_files],
         "examples": len(examples),
         "report": report,
     }
-    heads = Heads(embedder.name, embedder.dim, policy, urgent, hostility, protos, owner, meta)
+    heads = Heads(
+        embedder.name,
+        embedder.dim,
+        fitted.policy,
+        fitted.urgent,
+        hostility,
+        protos,
+        owner,
+        meta,
+        fitted.ngrams,
+    )
     return heads, report
 
 
@@ -324,13 +401,8 @@ def cross_validate(
     fold_of = rng.permutation(len(eval_examples)) % k
     for f in range(k):
         te = fold_of == f
-        x = np.vstack([d_train.x, d_eval.x[~te]])
-        y = np.vstack([d_train.y, d_eval.y[~te]])
-        u = np.concatenate([d_train.urgent, d_eval.urgent[~te]])
-        heads, uh, _ = fit_policy(PolicyData(x, y, u))
-        for i, c in enumerate(CATEGORIES):
-            probs[te, i] = heads[c].proba(d_eval.x[te])
-            thresholds[te, i] = heads[c].threshold
-        urgent[te] = uh.proba(d_eval.x[te])
-        uthr[te] = uh.threshold
+        fitted = fit_policy(PolicyData.concat([d_train, d_eval.rows(~te)]))
+        probs[te], urgent[te] = fitted.proba(d_eval.rows(te))
+        thresholds[te] = [fitted.policy[c].threshold for c in CATEGORIES]
+        uthr[te] = fitted.urgent.threshold
     return probs, urgent, thresholds, uthr
