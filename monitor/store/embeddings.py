@@ -31,7 +31,7 @@ class StoreEmbeddingCache:
     def get_many(self, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
         if not fingerprints:
             return {}
-        with self.store.session() as s:
+        with self.store.read_session() as s:  # no write lock for a lookup
             q = select(EmbeddingRecord.fingerprint, EmbeddingRecord.vector).where(
                 EmbeddingRecord.model_version == self.model_key,
                 EmbeddingRecord.fingerprint.in_(list(fingerprints)),
