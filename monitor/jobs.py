@@ -92,6 +92,8 @@ class JobContext:
             scorer = load_scorer(
                 self.settings.scoring,
                 cache=StoreEmbeddingCache.for_model(self.store, self.settings.scoring.model),
+                # A queue worker runs up to this many jobs at once, sharing this scorer.
+                concurrency=self.settings.queue.worker_concurrency,
             )
             notices = OutboxSink(self.settings)
             if self.settings.evidence.auto_capture_urgent:

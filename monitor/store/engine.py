@@ -52,6 +52,10 @@ def _full_message(where: str) -> str:
     )
 
 
+# Execution option of the engine behind Store.reading(): its SQLite transactions begin DEFERRED.
+READ_ONLY = "monitor_read_only"
+
+
 def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
@@ -74,7 +78,12 @@ def make_engine(database_url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (Store.reading) needs no write lock: in WAL mode it reads
+        # a snapshot beside the writer instead of queueing behind every other worker's writes.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "handle_error")
     def _on_error(ctx: Any) -> None:

@@ -32,7 +32,7 @@ from monitor.store import triage as triage_rows
 from monitor.store import users as user_rows
 from monitor.store.audit import AuditEntry, AuditRow
 from monitor.store.corrections import Correction, ExclusionProposal
-from monitor.store.engine import ensure_current, make_engine, migrate
+from monitor.store.engine import READ_ONLY, ensure_current, make_engine, migrate
 from monitor.store.inbox import InboxPage, InboxQuery, MentionDetail
 from monitor.store.intake import IntakeLinks, NewReport
 from monitor.store.leases import Leases
@@ -314,6 +314,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def open(cls, database_url: str, *, run_migrations: bool = True) -> Store:
@@ -350,6 +353,21 @@ class Store:
             yield Tx(session)
 
     @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A transaction that only reads (duplicate lookups before scoring, say). On SQLite it
+        takes no write lock, so it neither waits for nor holds up the workers that write. Never
+        write in it: SQLite would upgrade the lock mid-transaction, which fails at once when
+        another writer is active. `transaction()` for anything that writes."""
+        with self._reads() as session, session.begin():
+            yield Tx(session)
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A raw session that only reads (see `reading`), for the store's own modules."""
+        with self._reads() as session, session.begin():
+            yield session
+
+    @contextmanager
     def session(self) -> Iterator[Session]:
         """A raw session, for the store's own modules and for tests that inspect tables; the
         program's code outside monitor/store/ uses `transaction()` and the repository functions."""
@@ -374,11 +392,11 @@ class Store:
             return source_rows.list_sources(session, keys)
 
     def source(self, key: str) -> SourceRow:
-        with self.session() as session:
+        with self.read_session() as session:
             return source_rows.get(session, key)
 
     def due_sources(self, now: datetime, keys: Iterable[str]) -> list[SourceRow]:
-        with self.session() as session:
+        with self.read_session() as session:
             return source_rows.due(session, now, keys)
 
     def mention_times(self, source_key: str, since: datetime) -> list[datetime]:
@@ -586,5 +604,5 @@ class Store:
 
     def applied_exclusions(self) -> dict[str, tuple[str, ...]]:
         """Applied matcher exclusions per academy (merged with the configured ones)."""
-        with self.session() as session:
+        with self.read_session() as session:
             return correction_rows.applied_exclusions(session)

@@ -1,0 +1,64 @@
+"""The database-backed embedding cache: one upsert statement per batch, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.scoring.embeddings import intra_op_threads
+from monitor.store import Store
+from monitor.store.embeddings import BATCH, StoreEmbeddingCache
+from tests.postgres import new_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/cache.db"
+    else:
+        url = new_database(request.getfixturevalue("pg_server"))
+        Store.migrate(url).close()  # explicit on PostgreSQL (`mention-monitor migrate`)
+    st = Store.open(url)
+    try:
+        yield st
+    finally:
+        st.close()
+
+
+def vec(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(384).astype(np.float32)
+
+
+def test_put_many_stores_replaces_and_keeps_models_apart(store: Store) -> None:
+    cache = StoreEmbeddingCache(store, "model-a")
+    other = StoreEmbeddingCache(store, "model-b")
+    cache.put_many({"fp1": vec(1), "fp2": vec(2)})
+    other.put_many({"fp1": vec(9)})
+    cache.put_many({"fp2": vec(3), "fp3": vec(4)})  # fp2 again: the newer vector wins
+    got = cache.get_many(["fp1", "fp2", "fp3", "missing"])
+    assert set(got) == {"fp1", "fp2", "fp3"}
+    assert np.array_equal(got["fp1"], vec(1))
+    assert np.array_equal(got["fp2"], vec(3))
+    assert np.array_equal(got["fp3"], vec(4))
+    assert np.array_equal(other.get_many(["fp1"])["fp1"], vec(9))
+    cache.put_many({})
+    assert cache.get_many([]) == {}
+
+
+def test_put_many_over_one_statement_size(store: Store) -> None:
+    cache = StoreEmbeddingCache(store, "model-a")
+    items = {f"fp{i}": vec(i) for i in range(BATCH + 7)}
+    cache.put_many(items)
+    got = cache.get_many(list(items))
+    assert len(got) == len(items)
+    assert np.array_equal(got[f"fp{BATCH + 6}"], vec(BATCH + 6))
+
+
+def test_intra_op_threads_share_the_cores_between_concurrent_encodes() -> None:
+    assert intra_op_threads(1, cores=8) == 8
+    assert intra_op_threads(4, cores=8) == 2
+    assert intra_op_threads(8, cores=2) == 1
+    assert intra_op_threads(0, cores=2) == 2
