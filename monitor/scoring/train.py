@@ -277,7 +277,10 @@ def _threshold_for(p: np.ndarray, y: np.ndarray, beta: float) -> float:
     return best_t
 
 
-URGENT_RECALL = 0.95  # the urgent cut keeps at least this out-of-fold recall
+# The urgent cut keeps at least this out-of-fold recall on the training data. Out-of-fold recall
+# on the training data overstates recall on new writers: at 0.95 the grouped urgent recall was
+# 0.930 (dev) and 0.915 (dev2); at 0.97, 0.930 and 0.936, for precision 0.555 -> 0.524 on dev2.
+URGENT_RECALL = 0.97
 
 
 def recall_first_threshold(p: np.ndarray, y: np.ndarray, recall: float = URGENT_RECALL) -> float:
