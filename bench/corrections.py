@@ -1,16 +1,20 @@
 """How many corrections it takes to fix a systematic miss (issue 12).
 
-Feeds 5, 10 and 20 "wrong categories" corrections of one kind of post (tests/fixtures/corrections/
-health-gossip.jsonl: staff health gossip, data_leak + urgent, written by us) through the
-`train --with-corrections` logic (monitor/scoring/retrain.py: same split, same fit, same refusal
-rule) and measures data_leak and urgent recall on a SEPARATE batch of the same kind
-(health-gossip-test.jsonl), before and after. Prints a table.
+Feeds 5, 10 and 20 "wrong categories" corrections of one kind of post (tests/fixtures/corrections/,
+written by us; --kind picks it) through the `train --with-corrections` logic
+(monitor/scoring/retrain.py: same split, same fit, same refusal rule) and measures the kind's
+category recall and urgent recall on a SEPARATE batch of the same kind (`<kind>-test.jsonl`),
+before and after. Prints a table. Kinds:
+- pupil-photos: posts saying photos of identifiable pupils are up somewhere public (no media of
+  their own): pupil_image + urgent; the heads of December 2026 miss most of them;
+- health-gossip: staff health gossip: data_leak + urgent; those heads catch all of them.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/corrections.py
+    PYTHONPATH=$PWD .venv/bin/python bench/corrections.py [--kind pupil-photos|health-gossip]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from datetime import UTC, datetime
@@ -27,27 +31,35 @@ from monitor.store.corrections import Correction
 
 HERE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "corrections"
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
+KINDS = {
+    "pupil-photos": ("pupil_image", "posts pointing to photos of identifiable pupils"),
+    "health-gossip": ("data_leak", "staff health gossip"),
+}
 
 
 def posts(name: str) -> list[str]:
     return [json.loads(x)["text"] for x in (HERE / name).read_text().splitlines() if x.strip()]
 
 
-def recall(scorer: Scorer, texts: list[str]) -> tuple[float, float]:
+def recall(scorer: Scorer, texts: list[str], category: str) -> tuple[float, float]:
     out = scorer.assess([ScoringInput("", t, False) for t in texts])
-    leak = sum("data_leak" in a.categories for a in out) / len(out)
+    leak = sum(category in a.categories for a in out) / len(out)
     urgent = sum(a.severity == Severity.URGENT for a in out) / len(out)
     return leak, urgent
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kind", choices=sorted(KINDS), default="pupil-photos")
+    kind = ap.parse_args().kind
+    category, what = KINDS[kind]
     settings = ScoringSettings()
     embedder = load_model(settings.model, settings.batch_size)
     cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
     shipped = load_heads()
-    train_posts, test_posts = posts("health-gossip.jsonl"), posts("health-gossip-test.jsonl")
+    train_posts, test_posts = posts(f"{kind}.jsonl"), posts(f"{kind}-test.jsonl")
     rows = []
-    leak, urg = recall(Scorer(embedder, shipped, settings, cache), test_posts)
+    leak, urg = recall(Scorer(embedder, shipped, settings, cache), test_posts, category)
     rows.append(["shipped heads", "-", "-", f"{leak:.2f}", f"{urg:.2f}", "-"])
     reference: Heads | None = None
     for n in (0, 5, 10, 20):
@@ -60,7 +72,7 @@ def main() -> None:
                 "wrong_categories",
                 t,
                 False,
-                ("data_leak",),
+                (category,),
                 True,
                 "bench",
                 T0,
@@ -78,7 +90,7 @@ def main() -> None:
             evaluate(embedder, cache, heads, settings, split),
             evaluate(embedder, cache, reference, settings, split),
         )
-        leak, urg = recall(Scorer(embedder, heads, settings, cache), test_posts)
+        leak, urg = recall(Scorer(embedder, heads, settings, cache), test_posts, category)
         rows.append(
             [
                 f"{n} corrections",
@@ -92,9 +104,9 @@ def main() -> None:
             ]
         )
     cache.save()
-    heads_ = ["model", "trained on", "held out", "data_leak recall", "urgent recall", "check"]
+    heads_ = ["model", "trained on", "held out", f"{category} recall", "urgent recall", "check"]
     widths = [max(len(r[i]) for r in [heads_, *rows]) for i in range(len(heads_))]
-    print(f"separate batch: {len(test_posts)} posts of the same kind (staff health gossip)")
+    print(f"separate batch: {len(test_posts)} posts of the same kind ({what})")
     for r in [heads_, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 

@@ -1,15 +1,17 @@
 """A correction followed by retraining and a changed score, in a real browser (Debian's Chromium
 under Playwright) at phone (390 px) and desktop (1280 px) widths (issue 12).
 
-One kind of post the scorer partly misses (staff health gossip, data_leak: the 20 posts written
-for the corrections figure, tests/fixtures/corrections/health-gossip.jsonl) is stored as mentions
-scored by the real model. The Headteacher corrects each one ("wrong categories": data leak): two
+One kind of post the scorer misses (a post that says photos or video of identifiable pupils are
+up somewhere public, with no media of its own: pupil_image by the labelling guide; 20 posts
+written for this, tests/fixtures/corrections/pupil-photos.jsonl) is stored as mentions scored by
+the real model. The Headteacher corrects each one ("wrong categories": pupil image): two
 of the missed ones on the mention page in the browser (one at each width), the rest through the
 store API. `train --with-corrections` then retrains for real (the CLI, with scoring.heads pointing
 at a temporary copy of the shipped heads, which stay untouched) and `rescore` scores the stored
 mentions again. The expensive part runs ONCE per module (the `taught` fixture); the tests at each
-width only check the pages: the scorer now says "data leak" itself for the mention corrected at
-that width, so the page no longer shows the person's correction overriding it.
+width only check the pages: the scorer now says "pupil image" itself for the mention corrected
+at that width, so the page no longer shows the person's correction overriding it. (Staff health
+gossip, the kind used before, stopped being a miss once the written data covered it.)
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ pytestmark = pytest.mark.slow
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 HEAD = "head@ankermoor.example.org"
 ROOT = Path(__file__).resolve().parents[1]
-POSTS = ROOT / "tests" / "fixtures" / "corrections" / "health-gossip.jsonl"
+POSTS = ROOT / "tests" / "fixtures" / "corrections" / "pupil-photos.jsonl"
+KIND = "pupil_image"  # the category the corrections teach
+SHOWN = "pupil image"  # how the mention page names it
 EXAMPLE = ROOT / "examples" / "ankermoor.toml"
 OVERRIDDEN = "Categories corrected by a person"
 
@@ -84,7 +88,7 @@ def _config(tmp: Path) -> tuple[Path, Path]:
 
 def _store_scored(store: Store, settings: Settings, texts: list[str]) -> list[tuple[int, bool]]:
     """Store each post as a mention with the real model's assessment, as the runner does;
-    (mention id, whether the scorer found the data leak) for each."""
+    (mention id, whether the scorer found KIND) for each."""
     scorer = load_scorer(settings.scoring)
     out = []
     for n, text in enumerate(texts, 1):
@@ -100,7 +104,7 @@ def _store_scored(store: Store, settings: Settings, texts: list[str]) -> list[tu
             m = tx.add_mention(cand, None, T0)
             assert m is not None
             tx.add_assessment(m.id, a, T0)
-        out.append((m.id, "data_leak" in a.categories))
+        out.append((m.id, KIND in a.categories))
     return out
 
 
@@ -160,9 +164,7 @@ def taught(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
                 width = next((w for w, m in by_width.items() if m == mid), None)
                 if width is None:
                     with store.transaction() as tx:
-                        record_correction(
-                            tx, mid, WRONG_CATEGORIES, ["data_leak"], HEAD, T0, urgent=True
-                        )
+                        record_correction(tx, mid, WRONG_CATEGORIES, [KIND], HEAD, T0, urgent=True)
                     continue
                 context = _head_context(browser, store, settings, url, width)
                 page = context.new_page()
@@ -170,7 +172,7 @@ def taught(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
                     page.goto(f"{url}/mentions/{mid}")
                     assert OVERRIDDEN not in page.content()
                     form = page.locator("form", has=page.locator("input[value=categories]"))
-                    form.locator("input[name=category][value=data_leak]").check()
+                    form.locator(f"input[name=category][value={KIND}]").check()
                     form.locator("button[type=submit]").click()
                     page.wait_for_url(f"{url}/mentions/{mid}#triage")
                     before[width] = _assessment(page)
@@ -205,25 +207,25 @@ def test_correction_retraining_and_a_changed_score(
     browser: Any, taught: Taught, width: str
 ) -> None:
     mid = taught.corrected[width]
-    # Before retraining: the person's correction overrides what the scorer said (no data leak).
+    # Before retraining: the person's correction overrides what the scorer said (not KIND).
     assert OVERRIDDEN in taught.before[width]
-    assert "data leak" in taught.before[width]
+    assert SHOWN in taught.before[width]
     said = taught.before[width].split("the scorer said:", 1)[1]
-    assert "data leak" not in said
+    assert SHOWN not in said
     # Retrained and rescored with new heads.
     assert "wrote " in taught.train_output and taught.heads_after != taught.heads_before
     assert "Rescored 20 mentions" in taught.rescore_output
     got = taught.store.mention(mid)
     assert got is not None and got[1] is not None
-    assert "data_leak" in got[1].categories and taught.heads_after in got[1].model_version
+    assert KIND in got[1].categories and taught.heads_after in got[1].model_version
 
     context = _head_context(browser, taught.store, taught.settings, taught.url, width)
     page = context.new_page()
     try:
         page.goto(f"{taught.url}/mentions/{mid}")
         after = _assessment(page)
-        # The scorer now finds the data leak itself: listed, and no person's override shown.
-        assert "data leak" in after and OVERRIDDEN not in after, after
+        # The scorer now finds KIND itself: listed, and no person's override shown.
+        assert SHOWN in after and OVERRIDDEN not in after, after
         assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
     finally:
         context.close()
