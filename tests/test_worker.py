@@ -187,7 +187,11 @@ def test_two_workers_never_run_one_source_at_once(
     _migrate(cfg)
     from monitor.worker import make_app
 
-    workers = [_worker(cfg, "--no-score", "--concurrency", "4") for _ in range(2)]
+    # One job at a time per worker: while one worker holds the source (a 1 s fetch: the
+    # scheduler's own poll or a forced one), the other must take the remaining polls, so both
+    # workers run polls of the source. With several slots each, one worker could drain every
+    # forced poll (a lease-refused run ends at once) and the test would not show two workers.
+    workers = [_worker(cfg, "--no-score", "--concurrency", "1") for _ in range(2)]
     store = Store.open(settings.database_url)
     try:
         _wait(
@@ -211,10 +215,12 @@ def test_two_workers_never_run_one_source_at_once(
             ),
             workers,
         )
+        # Every poll of the source, the scheduler's too: the worker running the periodic poll
+        # holds the lease while the other runs (and skips) the forced ones.
         by_worker = _one(
             store,
             "select count(distinct worker_id) from procrastinate_jobs "
-            "where task_name = 'poll_source' and (args->>'force')::bool",
+            "where task_name = 'poll_source' and args->>'source_key' = 'ankermoor/news'",
         )
         failed = _one(store, "select count(*) from procrastinate_jobs where status = 'failed'")
     finally:
