@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.store.engine import upsert_insert
 from monitor.store.repository import Store
 from monitor.store.schema import EmbeddingRecord
 
@@ -55,13 +55,7 @@ class StoreEmbeddingCache:
         ]
         table = cast(Table, EmbeddingRecord.__table__)
         with self.store.session() as s:
-            dialect = s.get_bind().dialect.name
-            if dialect == "postgresql":
-                stmt: Any = postgresql.insert(table)
-            elif dialect == "sqlite":
-                stmt = sqlite.insert(table)
-            else:  # pragma: no cover
-                raise NotImplementedError(f"upsert on {dialect}")
+            stmt = upsert_insert(s, table)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.fingerprint, table.c.model_version],
                 set_={"vector": stmt.excluded.vector, "created_at": stmt.excluded.created_at},

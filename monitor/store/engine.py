@@ -22,8 +22,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -50,6 +52,17 @@ def _full_message(where: str) -> str:
         f"the database is full: no space left on the disk holding {where} "
         "(free some space; nothing stored before is lost, and the service retries)"
     )
+
+
+def upsert_insert(session: Session, table: Table) -> Any:
+    """The dialect's own INSERT for `table` (SQLite >= 3.24 or PostgreSQL), the one that has
+    `on_conflict_do_nothing()` / `on_conflict_do_update()`: the store's bulk writes use it."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"bulk insert on {dialect}")  # pragma: no cover
 
 
 # Execution option of the engine behind Store.reading(): its SQLite transactions begin DEFERRED.

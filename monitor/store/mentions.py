@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Insert, Table, delete, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
+from monitor.store.engine import upsert_insert
 from monitor.store.schema import (
     AssessmentRecord,
     EmbeddingRecord,
@@ -345,12 +345,7 @@ def _row(c: Candidate, cluster_id: str | None, now: datetime) -> dict[str, Any]:
 def _insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL): a row that breaks a unique
     key is skipped, not an error, and RETURNING lists only the rows that went in."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"bulk insert on {dialect}")  # pragma: no cover
+    return cast(Insert, upsert_insert(session, table).on_conflict_do_nothing())
 
 
 def add_many(
