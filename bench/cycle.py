@@ -8,7 +8,9 @@ cycle follows (every feed answers 304). Prints figures; asserts nothing.
 The first cycle's wall time is compared with its bare embedding time: one batched encode of the
 same texts, prepared as the scorer prepares them, measured in the same process after the model
 (and its warm-up) is loaded. The target is a ratio of at most 1.3. Stage times are summed over
-the worker threads, so on a busy machine they include time spent waiting for a core.
+the worker threads, so on a busy machine they include time spent waiting for a core. The
+process's CPU time and the number of SQL statements per cycle are printed too: the statements
+are a count that does not vary with the machine's load.
 
     .venv/bin/python bench/cycle.py [--feeds 200] [--items 25] [--relevant 0.3] [--latency-ms 50]
 """
@@ -217,6 +219,8 @@ def main() -> None:
     )
     args = ap.parse_args()
 
+    from sqlalchemy import event, update
+
     from monitor import runner as runner_module
     from monitor.service import Service
     from sources import feeds as feeds_module
@@ -247,6 +251,11 @@ def main() -> None:
         phases.wrap(scorer, "probabilities", "heads+pii")
         phases.wrap(runner.notices, "enqueue", "notices")
         phases.wrap(runner, "run_source", "source total")
+        statements = [0]
+
+        @event.listens_for(service.store.engine, "before_cursor_execute")
+        def _count(*_a: Any) -> None:
+            statements[0] += 1  # under the GIL; a lost increment would only blur a count
 
         print(
             f"feeds={args.feeds} items/feed={args.items} relevant={args.relevant:.0%} latency={args.latency_ms:.0f} ms "
@@ -256,10 +265,12 @@ def main() -> None:
             phases.seconds.clear()
             sites.bytes_sent = sites.requests = 0
             before = service.store.count_mentions()
-            t0 = time.perf_counter()
+            statements[0] = 0
+            t0, cpu0 = time.perf_counter(), time.process_time()
             service.tick_sources()
             service.wait_idle(timeout=3600)
             wall = time.perf_counter() - t0
+            cpu = time.process_time() - cpu0
             stored = service.store.count_mentions() - before
             items = args.feeds * args.items if label == "first cycle" else 0
             sec = phases.seconds
@@ -277,7 +288,8 @@ def main() -> None:
             }
             stages["store+rest"] = total - sum(stages.values())
             print(
-                f"\n{label}: wall {wall:.2f} s, {sites.requests} requests, {sites.bytes_sent / 1024:.0f} KiB transferred"
+                f"\n{label}: wall {wall:.2f} s, {sites.requests} requests, {sites.bytes_sent / 1024:.0f} KiB transferred; "
+                f"process CPU {cpu:.2f} s ({cpu / wall:.2f} cores busy); {statements[0]} SQL statements"
             )
             if items:
                 print(
@@ -298,7 +310,6 @@ def main() -> None:
                 )
             )
             # Make every source due again for the unchanged cycle.
-            from sqlalchemy import update
 
             from monitor.store.schema import SourceRecord
 
