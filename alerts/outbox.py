@@ -55,15 +55,6 @@ def digest_muted(tx: Tx) -> frozenset[str]:
     return subscriber_rows.digest_muted_recipients(tx)
 
 
-def urgent_muted(tx: Tx, academy_id: str) -> frozenset[str]:
-    """Configured recipients whose urgent alerts for this academy an administrator muted."""
-    return frozenset(
-        r.email.lower()
-        for r in subscriber_rows.all_of_role(tx, "recipient")
-        if academy_id in r.urgent_muted
-    )
-
-
 def confirmed_providers(tx: Tx) -> list[Subscriber]:
     return [
         Subscriber(r.email, r.academies, r.categories, r.name)
@@ -126,6 +117,7 @@ class _TxLookups:
         return self._providers
 
     def muted(self, tx: Tx, academy_id: str) -> frozenset[str]:
+        """Configured recipients whose urgent alerts for this academy an administrator muted."""
         if self._recipients is None:
             self._recipients = subscriber_rows.all_of_role(tx, "recipient")
         return frozenset(r.email.lower() for r in self._recipients if academy_id in r.urgent_muted)
@@ -175,10 +167,8 @@ def add_notice(
         sub = subscriber_rows.find(tx, recipient, "provider")
         if sub is None:
             raise ValueError(f"no provider subscription for {recipient}")
-    elif lookups is not None:
-        sub = lookups.recipient(tx, recipient, notice.academy_id, now)
     else:
-        sub = recipient_row(tx, recipient, notice.academy_id, now)
+        sub = (lookups or _TxLookups()).recipient(tx, recipient, notice.academy_id, now)
     raw, token = tokens.new_token(
         sub.id,
         tokens.Purpose.UNSUBSCRIBE,

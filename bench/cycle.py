@@ -310,7 +310,6 @@ def main() -> None:
                 )
             )
             # Make every source due again for the unchanged cycle.
-
             from monitor.store.schema import SourceRecord
 
             with service.store.session() as s:
