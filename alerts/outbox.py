@@ -141,8 +141,6 @@ def add_notice(
     """Write one notice with its Message-ID and unsubscribe link; False when the database already
     holds this (kind, academy, scope, recipient)."""
     recipient = notice.recipient.lower()
-    if rows.exists_for(tx, notice.kind, notice.academy_id, notice.scope, recipient):
-        return False
     if notice.kind == "signin":
         # Asked for by the person on /signin, for one sign-in: nothing to unsubscribe from.
         env = Envelope(

@@ -13,6 +13,7 @@ process's CPU time and the number of SQL statements per cycle are printed too: t
 are a count that does not vary with the machine's load.
 
     .venv/bin/python bench/cycle.py [--feeds 200] [--items 25] [--relevant 0.3] [--latency-ms 50]
+                                    [--repeat 3]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import hashlib
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import threading
@@ -135,20 +137,29 @@ class Sites:
 
 
 class Phases:
-    """Thread-safe time accounting per phase (summed over worker threads)."""
+    """Thread-safe time accounting per phase, summed over worker threads: wall time (which
+    includes waiting for a core or the GIL) and the calling thread's own CPU time (which does
+    not, so it hardly moves with the machine's load; torch runs one intra-op thread per encode
+    here, on the calling thread, see embeddings.share_cores)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        self.seconds.clear()
+        self.cpu.clear()
 
     @contextmanager
     def timed(self, phase: str) -> Any:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
             with self._lock:
                 self.seconds[phase] += time.perf_counter() - t0
+                self.cpu[phase] += time.thread_time() - c0
 
     def wrap(self, obj: Any, attr: str, phase: str) -> None:
         original = getattr(obj, attr)
@@ -160,10 +171,11 @@ class Phases:
         setattr(obj, attr, wrapper)
 
 
-def bare_embedding_seconds(service: Any, n: int) -> float:
+def bare_embedding_seconds(service: Any, n: int) -> tuple[float, float]:
     """The bare embedding cost of the stored mentions' texts: one batched encode of exactly what
     the scorer sends to the model (the same scoring text, cut at scoring.max_chars, control
-    characters blanked, the same batch size and normalisation), in this process, model loaded."""
+    characters blanked, the same batch size and normalisation), in this process, model loaded.
+    Returns wall and process CPU seconds."""
     from monitor.models import ScoringInput
     from monitor.scoring.pipeline import model_text, prepare_text
 
@@ -173,9 +185,26 @@ def bare_embedding_seconds(service: Any, n: int) -> float:
         model_text(prepare_text(ScoringInput(m.title, m.text), max_chars)[0])
         for m, _ in service.store.mentions(limit=n)
     ]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     scorer.embedder.encode(texts)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def by_stage(sec: dict[str, float]) -> dict[str, float]:
+    """Exclusive time per stage from the nested phases' inclusive sums."""
+    stages = {
+        "fetch": sec["fetch"],
+        "parse": sec["parse"],
+        "match": sec["match"],
+        "dedup ids": sec["dedup ids"],
+        "model encode": sec["model encode"],
+        "embedding cache+prep": sec["embedding"] - sec["model encode"],
+        "heads+pii": sec["heads+pii"],
+        "severity+evidence": sec["score"] - sec["embedding"] - sec["heads+pii"],
+        "notices": sec["notices"],
+    }
+    stages["store+rest"] = (sec["source total"] or 1e-9) - sum(stages.values())
+    return stages
 
 
 def write_config(tmp: Path, sites: Sites, feeds: int, workers: int, hosts: int) -> Path:
@@ -217,19 +246,43 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=8, help="the service's worker pool (schedule.workers)"
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the whole measurement N times (a fresh database and service each) and print "
+        "the median ratio: on a shared machine one run's ratio moves by about 0.2 either way",
+    )
     args = ap.parse_args()
-
-    from sqlalchemy import event, update
-
-    from monitor import runner as runner_module
-    from monitor.service import Service
-    from sources import feeds as feeds_module
 
     rng = random.Random(1)  # noqa: S311 - reproducible test data
     bodies = {
         f"/feed/{f}.xml": feed_body(f, args.items, args.relevant, rng) for f in range(args.feeds)
     }
     sites = Sites(args.hosts, bodies, args.latency_ms / 1000)
+    ratios = []
+    for n in range(args.repeat):
+        if args.repeat > 1:
+            print(f"\n=== run {n + 1} of {args.repeat}")
+        ratios.append(run_once(args, sites))
+    sites.stop()
+    if args.repeat > 1:
+        print(
+            f"\nfirst cycle / bare embedding per run: {', '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {statistics.median(ratios):.2f}\u00d7"
+        )
+
+
+def run_once(args: argparse.Namespace, sites: Sites) -> float:
+    """A fresh database and service: the first cycle, its bare embedding, the unchanged cycle.
+    Returns the first cycle's ratio to its bare embedding."""
+    from sqlalchemy import event, update
+
+    from monitor import runner as runner_module
+    from monitor.service import Service
+    from sources import feeds as feeds_module
+
+    ratio = 0.0
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         app = App(write_config(tmp, sites, args.feeds, args.workers, args.hosts))
@@ -262,7 +315,7 @@ def main() -> None:
             f"sites={args.hosts} workers={args.workers}; model load {load_s:.1f} s"
         )
         for label in ("first cycle", "unchanged cycle"):
-            phases.seconds.clear()
+            phases.clear()
             sites.bytes_sent = sites.requests = 0
             before = service.store.count_mentions()
             statements[0] = 0
@@ -272,21 +325,9 @@ def main() -> None:
             wall = time.perf_counter() - t0
             cpu = time.process_time() - cpu0
             stored = service.store.count_mentions() - before
+            # Before the bare encode below, which goes through the same wrapped encode.
+            per_phase = {"worker time": dict(phases.seconds), "worker CPU": dict(phases.cpu)}
             items = args.feeds * args.items if label == "first cycle" else 0
-            sec = phases.seconds
-            total = sec["source total"] or 1e-9
-            stages = {
-                "fetch": sec["fetch"],
-                "parse": sec["parse"],
-                "match": sec["match"],
-                "dedup ids": sec["dedup ids"],
-                "model encode": sec["model encode"],
-                "embedding cache+prep": sec["embedding"] - sec["model encode"],
-                "heads+pii": sec["heads+pii"],
-                "severity+evidence": sec["score"] - sec["embedding"] - sec["heads+pii"],
-                "notices": sec["notices"],
-            }
-            stages["store+rest"] = total - sum(stages.values())
             print(
                 f"\n{label}: wall {wall:.2f} s, {sites.requests} requests, {sites.bytes_sent / 1024:.0f} KiB transferred; "
                 f"process CPU {cpu:.2f} s ({cpu / wall:.2f} cores busy); {statements[0]} SQL statements"
@@ -296,19 +337,27 @@ def main() -> None:
                     f"  items/s {items / wall:,.0f}; mentions stored and scored {stored} "
                     f"({stored / wall:,.1f}/s of wall time)"
                 )
-                bare = bare_embedding_seconds(service, stored)
+                bare, bare_cpu = bare_embedding_seconds(service, stored)
+                ratio = wall / bare
                 print(
                     f"  first cycle {wall:.2f} s, bare embedding {bare:.2f} s "
                     f"(the same {stored} texts, one batched encode), ratio {wall / bare:.2f}\u00d7"
                 )
-            print(
-                "  worker time by stage (summed over threads): "
-                + ", ".join(
-                    f"{name} {secs / total:.0%} ({secs:.2f} s)"
-                    for name, secs in stages.items()
-                    if secs > 0.005
+                print(
+                    f"  CPU: cycle {cpu:.2f} s, bare embedding {bare_cpu:.2f} s, "
+                    f"ratio {cpu / bare_cpu:.2f}\u00d7 (both scale with the machine's speed)"
                 )
-            )
+            for what, sums in per_phase.items():
+                stages = by_stage(defaultdict(float, sums))
+                total = sum(stages.values()) or 1e-9
+                print(
+                    f"  {what} by stage (summed over threads): "
+                    + ", ".join(
+                        f"{name} {secs / total:.0%} ({secs:.2f} s)"
+                        for name, secs in stages.items()
+                        if secs > 0.005
+                    )
+                )
             # Make every source due again for the unchanged cycle.
             from monitor.store.schema import SourceRecord
 
@@ -317,7 +366,7 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\npeak RSS {peak:.0f} MiB")
         service.stop()
-    sites.stop()
+    return ratio
 
 
 if __name__ == "__main__":

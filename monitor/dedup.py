@@ -234,16 +234,22 @@ def simhash(title: str, text: str) -> int:
 
     Near-identical stories give values a few bits apart (see `near_duplicate`).
     """
+    # numpy does the 64 signed sums per feature at once: a Python loop over the bits was the
+    # runner's largest single cost after the model (bench/cycle.py). Imported here so that the
+    # processes that never hash a story (web, dispatcher) do not load it.
+    import numpy as np
+
     counts = Counter(_features(_body_words(title, text)))
-    weights = [0] * SIMHASH_BITS
-    for feature, n in counts.items():
-        h = _feature_hash(feature)
-        for bit in range(SIMHASH_BITS):
-            weights[bit] += n if (h >> bit) & 1 else -n
+    if not counts:
+        return 0
+    digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest() for f in counts)
+    hashes = np.frombuffer(digests, dtype=">u8").astype(np.uint64)  # = _feature_hash, big-endian
+    n = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    bits = (hashes[:, None] >> np.arange(SIMHASH_BITS, dtype=np.uint64)) & np.uint64(1)
+    weights = ((bits.astype(np.int64) * 2 - 1) * n[:, None]).sum(axis=0)
     value = 0
-    for bit, w in enumerate(weights):
-        if w > 0:
-            value |= 1 << bit
+    for bit in np.flatnonzero(weights > 0):
+        value |= 1 << int(bit)
     return value - (1 << SIMHASH_BITS) if value >= 1 << (SIMHASH_BITS - 1) else value
 
 

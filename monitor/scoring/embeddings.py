@@ -11,7 +11,8 @@ Threads: a process that runs several sources at once (the service's worker pool)
 encode per worker in flight, and torch releases the GIL, so each encode's own intra-op threads
 only oversubscribe the cores: every operator then waits for a descheduled thread, and a small
 batch costs several times its compute. `share_cores(n)` caps torch's intra-op threads at
-cores // n (never above torch's own default or OMP_NUM_THREADS).
+cores // n (never above torch's own default or OMP_NUM_THREADS). Each call is encoded in
+batches of similar length (`length_batches`).
 """
 
 from __future__ import annotations
@@ -126,19 +127,32 @@ class Embedder:
         self.dim = int((getdim() if getdim else None) or 384)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw encode of texts (no cache): unit-normalised float32 rows."""
+        """Raw encode of texts (no cache): unit-normalised float32 rows, in the order given."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.encode_calls += 1
         self.encoded_count += len(texts)
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vecs, dtype=np.float32)
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for chunk in length_batches(self._token_lengths(texts), self.batch_size):
+            out[chunk] = self.model.encode(
+                [texts[i] for i in chunk],
+                batch_size=len(chunk),
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return out
+
+    def _token_lengths(self, texts: list[str]) -> list[int]:
+        """Each text's length in the model's tokens (its characters for a model without a
+        tokenizer): what a batch is padded to."""
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if tokenizer is None:
+            return [len(t) for t in texts]
+        limit = int(getattr(self.model, "max_seq_length", 0) or 512)
+        ids = tokenizer(texts, truncation=True, max_length=limit)["input_ids"]
+        return [len(i) for i in ids]
 
     def embed(
         self, fingerprints: Sequence[str], texts: Sequence[str], cache: EmbeddingCache | None
@@ -160,6 +174,33 @@ class Embedder:
         if not fingerprints:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([np.asarray(found[fp], dtype=np.float32) for fp in fingerprints])
+
+
+def length_batches(lengths: Sequence[int], cap: int, slack: float = 1.25) -> list[list[int]]:
+    """Indices of texts grouped into batches of similar length, longest first: a batch grows
+    while its padded size (longest x count) stays within `slack` times its real tokens, up to
+    `cap` texts.
+
+    Why: every text in a batch is padded to the batch's longest, and on CPU the padding costs
+    as much as real tokens. Measured (model encode CPU on one thread, 480 dev2 texts, December
+    2026): in groups of 8, as a source's run sends them, 18.1 s padded together and 12.5-12.7 s
+    grouped so; all at once, 14.2-14.8 s in the library's own length-sorted batches of 32 and
+    11.3-11.8 s grouped so."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    tokens = 0
+    for i in order:
+        n = lengths[i]
+        padded = lengths[current[0]] * (len(current) + 1) if current else n
+        if current and (len(current) >= cap or padded > slack * (tokens + n)):
+            batches.append(current)
+            current, tokens = [], 0
+        current.append(i)
+        tokens += n
+    if current:
+        batches.append(current)
+    return batches
 
 
 def intra_op_threads(concurrency: int, cores: int | None = None) -> int:

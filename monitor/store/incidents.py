@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select
 
+from monitor.store.engine import upsert_insert
 from monitor.store.repository import Tx
 from monitor.store.schema import IncidentRecord
 
@@ -56,24 +57,25 @@ def for_story(
 
 def add(tx: Tx, row: IncidentRow) -> bool:
     """Open an incident; False when the story already has one (a concurrent run won)."""
-    session = tx.session
-    try:
-        with session.begin_nested():
-            session.add(
-                IncidentRecord(
-                    id=row.id,
-                    academy_id=row.academy_id,
-                    cluster_id=row.cluster_id,
-                    mention_id=row.mention_id,
-                    categories=sorted(set(row.categories)),
-                    opened_at=row.opened_at,
-                    ico_deadline=row.ico_deadline,
-                )
-            )
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    # One Core statement, the conflict settled by the database (no savepoint and flush): it runs
+    # inside the runner's write transaction for each new urgent story.
+    inserted = tx.session.execute(
+        upsert_insert(tx.session, cast(Table, IncidentRecord.__table__))
+        .values(
+            id=row.id,
+            academy_id=row.academy_id,
+            cluster_id=row.cluster_id,
+            mention_id=row.mention_id,
+            categories=sorted(set(row.categories)),
+            opened_at=row.opened_at,
+            ico_deadline=row.ico_deadline,
+        )
+        .on_conflict_do_nothing()
+        .returning(
+            IncidentRecord.id
+        )  # rowcount is unreliable here across drivers; RETURNING is not
+    ).first()
+    return inserted is not None
 
 
 def list_incidents(

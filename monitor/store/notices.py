@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import case, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, case, exists, func, insert, select, update
 
 from monitor.models import Severity
+from monitor.store.engine import upsert_insert
 from monitor.store.repository import Tx
 from monitor.store.schema import AssessmentRecord, MentionRecord, NoticeRecord, TokenRecord
 from monitor.store.subscribers import TokenRow
@@ -78,60 +79,48 @@ def _row(r: NoticeRecord) -> NoticeRow:
     )
 
 
-def exists_for(tx: Tx, kind: str, academy_id: str, scope: str, recipient: str) -> bool:
-    """Whether the outbox already holds this (kind, academy, scope, recipient), in any status."""
-    n = tx.session.scalar(
-        select(func.count())
-        .select_from(NoticeRecord)
-        .where(
-            NoticeRecord.kind == kind,
-            NoticeRecord.academy_id == academy_id,
-            NoticeRecord.scope == scope,
-            NoticeRecord.recipient == recipient,
-        )
-    )
-    return bool(n)
-
-
 def add(tx: Tx, n: NewNotice, now: datetime, unsubscribe: TokenRow | None) -> bool:
     """Write a pending notice and the unsubscribe token its link carries, together; False (and
-    neither written) when the database already holds the notice (a concurrent writer won). A
-    sign-in email has no unsubscribe link (None)."""
-    session = tx.session
-    try:
-        with session.begin_nested():
-            if unsubscribe is not None:
-                session.add(
-                    TokenRecord(
-                        token_hash=unsubscribe.token_hash,
-                        purpose=unsubscribe.purpose,
-                        subscriber_id=unsubscribe.subscriber_id,
-                        created_at=unsubscribe.created_at,
-                        expires_at=unsubscribe.expires_at,
-                        used_at=None,
-                    )
-                )
-            session.add(
-                NoticeRecord(
-                    kind=n.kind,
-                    academy_id=n.academy_id,
-                    scope=n.scope,
-                    recipient=n.recipient,
-                    mention_id=n.mention_id,
-                    subject=n.subject,
-                    message_id=n.message_id,
-                    payload=n.payload,
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error=None,
-                    created_at=now,
-                    sent_at=None,
-                )
-            )
-            session.flush()
-    except IntegrityError:
+    neither written) when the database already holds this (kind, academy, scope, recipient), in
+    any status: an earlier run or a concurrent writer queued it. A sign-in email has no
+    unsubscribe link (None)."""
+    # Two Core statements, the conflict settled by the database: an urgent mention queues one
+    # notice per recipient inside the runner's write transaction, where a check-then-insert
+    # through the ORM (a SELECT, a savepoint, a flush) was a fifth of the cycle's time.
+    inserted = tx.session.execute(
+        upsert_insert(tx.session, cast(Table, NoticeRecord.__table__))
+        .values(
+            kind=n.kind,
+            academy_id=n.academy_id,
+            scope=n.scope,
+            recipient=n.recipient,
+            mention_id=n.mention_id,
+            subject=n.subject,
+            message_id=n.message_id,
+            payload=n.payload,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+            created_at=now,
+            sent_at=None,
+        )
+        .on_conflict_do_nothing()
+        .returning(NoticeRecord.id)  # rowcount is unreliable here across drivers; RETURNING is not
+    ).first()
+    if inserted is None:
         return False
+    if unsubscribe is not None:
+        tx.session.execute(
+            insert(TokenRecord).values(
+                token_hash=unsubscribe.token_hash,
+                purpose=unsubscribe.purpose,
+                subscriber_id=unsubscribe.subscriber_id,
+                created_at=unsubscribe.created_at,
+                expires_at=unsubscribe.expires_at,
+                used_at=None,
+            )
+        )
     return True
 
 

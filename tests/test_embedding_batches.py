@@ -1,0 +1,47 @@
+"""Encoding in batches of similar length (embeddings.length_batches): the grouping rule, and the
+real model giving each text the vector it gets alone, in the caller's order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.scoring.embeddings import length_batches
+
+
+def test_similar_lengths_share_a_batch_and_long_ones_go_alone() -> None:
+    lengths = [10, 200, 12, 11, 190, 9]
+    batches = length_batches(lengths, cap=32)
+    assert sorted(i for b in batches for i in b) == list(range(6))  # every text exactly once
+    assert batches[0] == [1, 4]  # the two long ones, longest first (padding 200 x 2 <= 1.25 x 390)
+    assert batches[1] == [2, 3, 0, 5]  # the short ones together
+    for b in batches:
+        longest = max(lengths[i] for i in b)
+        assert longest * len(b) <= 1.25 * sum(lengths[i] for i in b)
+
+
+def test_the_cap_and_the_slack_limit_a_batch() -> None:
+    assert [len(b) for b in length_batches([5] * 70, cap=32)] == [32, 32, 6]
+    # A short text after a long one would double the padded size: it starts a new batch.
+    assert length_batches([100, 10], cap=32) == [[0], [1]]
+    assert length_batches([], cap=32) == []
+
+
+@pytest.mark.slow
+def test_encode_keeps_order_and_each_text_gets_its_own_vector() -> None:
+    from monitor.config import ScoringSettings
+    from monitor.scoring import load_scorer
+
+    embedder = load_scorer(ScoringSettings()).embedder
+    texts = [
+        "Ankermoor Primary nativity tonight",
+        "A much longer post about the Year 6 trip to the coast, the coach was late and the "
+        "children waited in the rain for an hour while staff tried to reach the company " * 3,
+        "ok",
+        "Parents' evening is on Thursday from 4pm in the main hall.",
+    ]
+    together = embedder.encode(texts)
+    alone = np.stack([embedder.encode([t])[0] for t in texts])
+    assert together.shape == (4, embedder.dim)
+    # Row i is text i's own vector (the batches were formed out of order and put back).
+    np.testing.assert_allclose(together, alone, atol=1e-5)
