@@ -45,3 +45,38 @@ def test_encode_keeps_order_and_each_text_gets_its_own_vector() -> None:
     assert together.shape == (4, embedder.dim)
     # Row i is text i's own vector (the batches were formed out of order and put back).
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_counting_tokens_leaves_the_models_tokenizer_as_it_was() -> None:
+    """The service's workers encode concurrently. Counting tokens with the model's own tokenizer
+    re-configured it (padding off) under another thread's encode, which then failed with "Unable
+    to create tensor" (seen with 8 threads in an experiment). The counter is a private copy."""
+    from monitor.config import ScoringSettings
+    from monitor.scoring import load_scorer
+
+    embedder = load_scorer(ScoringSettings()).embedder
+    shared = embedder.model.tokenizer.backend_tokenizer
+    before = (shared.padding, shared.truncation)
+    assert before[0] is not None  # the library pads its batches
+    assert embedder._token_lengths(["a short post", "a longer post " * 400]) == [5, 256]
+    assert (shared.padding, shared.truncation) == before
+
+
+@pytest.mark.slow
+def test_worker_threads_encoding_at_once_get_their_own_vectors() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monitor.config import ScoringSettings
+    from monitor.scoring import load_scorer
+
+    embedder = load_scorer(ScoringSettings()).embedder
+    groups = [
+        [f"Post {g} about Ankermoor" + " and the school run" * (g % 9), f"Reply {g}"]
+        for g in range(60)
+    ]
+    expected = [embedder.encode(g) for g in groups]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(embedder.encode, groups))
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, atol=1e-5)

@@ -112,6 +112,26 @@ def resolve_model_path(setting: str) -> Path:
     return Path(setting).expanduser() if setting else default_model_path()
 
 
+def _token_counter(model: Any) -> Any:
+    """A private copy of the model's fast tokenizer, set once to count tokens (truncated at the
+    model's limit, unpadded), or None.
+
+    Why a copy: a transformers tokenizer call re-configures the shared Rust tokenizer whenever
+    its padding or truncation differ from the last call's, so counting with the model's own
+    tokenizer while another worker thread encodes switches that thread's padding off under it
+    ("Unable to create tensor"). This copy is configured here only; after that every call only
+    reads it, which the Rust side allows from many threads at once."""
+    backend = getattr(getattr(model, "tokenizer", None), "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_padding()
+    counter.enable_truncation(max_length=int(getattr(model, "max_seq_length", 0) or 512))
+    return counter
+
+
 class Embedder:
     """A loaded sentence-transformers model plus the batching/caching rules around it."""
 
@@ -125,6 +145,7 @@ class Embedder:
             model, "get_sentence_embedding_dimension", None
         )
         self.dim = int((getdim() if getdim else None) or 384)
+        self._counter = _token_counter(model)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Raw encode of texts (no cache): unit-normalised float32 rows, in the order given."""
@@ -145,14 +166,11 @@ class Embedder:
         return out
 
     def _token_lengths(self, texts: list[str]) -> list[int]:
-        """Each text's length in the model's tokens (its characters for a model without a
+        """Each text's length in the model's tokens (its characters for a model without a fast
         tokenizer): what a batch is padded to."""
-        tokenizer = getattr(self.model, "tokenizer", None)
-        if tokenizer is None:
+        if self._counter is None:
             return [len(t) for t in texts]
-        limit = int(getattr(self.model, "max_seq_length", 0) or 512)
-        ids = tokenizer(texts, truncation=True, max_length=limit)["input_ids"]
-        return [len(i) for i in ids]
+        return [len(e.ids) for e in self._counter.encode_batch(texts)]
 
     def embed(
         self, fingerprints: Sequence[str], texts: Sequence[str], cache: EmbeddingCache | None
