@@ -31,6 +31,8 @@ def test_migrations_match_models_on_postgres(pg_url: str) -> None:
 
 
 def test_collect_into_postgres(pg_url: str, feed_settings: Settings, tmp_path: Path) -> None:
+    # Migrated here too, not only by the test above: pytest may run this test alone or elsewhere.
+    Store.migrate(pg_url).close()
     settings = feed_settings.model_copy(update={"database_url": pg_url})
     app = App(tmp_path / "monitor.toml")
     app._settings = settings
