@@ -16,13 +16,13 @@ import errno
 import sqlite3
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -63,6 +63,21 @@ def upsert_insert(session: Session, table: Table) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"bulk insert on {dialect}")  # pragma: no cover
+
+
+def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL): a row that breaks a unique
+    key is skipped, not an error, and RETURNING lists only the rows that went in."""
+    return cast(Insert, upsert_insert(session, table).on_conflict_do_nothing())
+
+
+def insert_if_new(session: Session, table: Table, values: dict[str, Any]) -> bool:
+    """Insert one row; False (nothing written) when it breaks a unique key: the database settles
+    the race in one statement, without a check query, a savepoint or an ORM flush."""
+    # RETURNING, not rowcount: the PostgreSQL driver reported a skipped row as inserted.
+    key = next(iter(table.primary_key.columns))
+    stmt = insert_ignoring_conflicts(session, table).values(values).returning(key)
+    return session.execute(stmt).first() is not None
 
 
 # Execution option of the engine behind Store.reading(): its SQLite transactions begin DEFERRED.

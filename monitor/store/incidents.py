@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import Table, select
 
-from monitor.store.engine import upsert_insert
+from monitor.store.engine import insert_if_new
 from monitor.store.repository import Tx
 from monitor.store.schema import IncidentRecord
 
@@ -57,25 +57,20 @@ def for_story(
 
 def add(tx: Tx, row: IncidentRow) -> bool:
     """Open an incident; False when the story already has one (a concurrent run won)."""
-    # One Core statement, the conflict settled by the database (no savepoint and flush): it runs
-    # inside the runner's write transaction for each new urgent story.
-    inserted = tx.session.execute(
-        upsert_insert(tx.session, cast(Table, IncidentRecord.__table__))
-        .values(
-            id=row.id,
-            academy_id=row.academy_id,
-            cluster_id=row.cluster_id,
-            mention_id=row.mention_id,
-            categories=sorted(set(row.categories)),
-            opened_at=row.opened_at,
-            ico_deadline=row.ico_deadline,
-        )
-        .on_conflict_do_nothing()
-        .returning(
-            IncidentRecord.id
-        )  # rowcount is unreliable here across drivers; RETURNING is not
-    ).first()
-    return inserted is not None
+    # Runs inside the runner's write transaction for each new urgent story.
+    return insert_if_new(
+        tx.session,
+        cast(Table, IncidentRecord.__table__),
+        {
+            "id": row.id,
+            "academy_id": row.academy_id,
+            "cluster_id": row.cluster_id,
+            "mention_id": row.mention_id,
+            "categories": sorted(set(row.categories)),
+            "opened_at": row.opened_at,
+            "ico_deadline": row.ico_deadline,
+        },
+    )
 
 
 def list_incidents(

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Table, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.authors import author_key
 from monitor.dedup import SIMHASH_NEAR, near_duplicate
 from monitor.models import Assessment, Evidence, Match, Mention, RawItem, Severity
-from monitor.store.engine import upsert_insert
+from monitor.store.engine import insert_ignoring_conflicts
 from monitor.store.schema import (
     AssessmentRecord,
     EmbeddingRecord,
@@ -342,12 +342,6 @@ def _row(c: Candidate, cluster_id: str | None, now: datetime) -> dict[str, Any]:
     }  # other columns (kept, triage, ...) take their defaults, as in `add`
 
 
-def _insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL): a row that breaks a unique
-    key is skipped, not an error, and RETURNING lists only the rows that went in."""
-    return cast(Insert, upsert_insert(session, table).on_conflict_do_nothing())
-
-
 def add_many(
     session: Session,
     cands: Sequence[Candidate],
@@ -374,7 +368,7 @@ def add_many(
         taken.add(fp)
         rows[i] = _row(c, cluster, now)
     table = cast(Table, MentionRecord.__table__)
-    stmt = _insert_ignoring_conflicts(session, table).returning(
+    stmt = insert_ignoring_conflicts(session, table).returning(
         table.c.id, table.c.organisation, table.c.source_key, table.c.external_id
     )
     pending = list(rows.values())

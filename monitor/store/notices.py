@@ -16,7 +16,7 @@ from typing import cast
 from sqlalchemy import Table, case, exists, func, insert, select, update
 
 from monitor.models import Severity
-from monitor.store.engine import upsert_insert
+from monitor.store.engine import insert_if_new
 from monitor.store.repository import Tx
 from monitor.store.schema import AssessmentRecord, MentionRecord, NoticeRecord, TokenRecord
 from monitor.store.subscribers import TokenRow
@@ -84,31 +84,29 @@ def add(tx: Tx, n: NewNotice, now: datetime, unsubscribe: TokenRow | None) -> bo
     neither written) when the database already holds this (kind, academy, scope, recipient), in
     any status: an earlier run or a concurrent writer queued it. A sign-in email has no
     unsubscribe link (None)."""
-    # Two Core statements, the conflict settled by the database: an urgent mention queues one
-    # notice per recipient inside the runner's write transaction, where a check-then-insert
-    # through the ORM (a SELECT, a savepoint, a flush) was a fifth of the cycle's time.
-    inserted = tx.session.execute(
-        upsert_insert(tx.session, cast(Table, NoticeRecord.__table__))
-        .values(
-            kind=n.kind,
-            academy_id=n.academy_id,
-            scope=n.scope,
-            recipient=n.recipient,
-            mention_id=n.mention_id,
-            subject=n.subject,
-            message_id=n.message_id,
-            payload=n.payload,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            last_error=None,
-            created_at=now,
-            sent_at=None,
-        )
-        .on_conflict_do_nothing()
-        .returning(NoticeRecord.id)  # rowcount is unreliable here across drivers; RETURNING is not
-    ).first()
-    if inserted is None:
+    # An urgent mention queues one notice per recipient inside the runner's write transaction,
+    # where a check-then-insert through the ORM was a fifth of the cycle's time.
+    inserted = insert_if_new(
+        tx.session,
+        cast(Table, NoticeRecord.__table__),
+        {
+            "kind": n.kind,
+            "academy_id": n.academy_id,
+            "scope": n.scope,
+            "recipient": n.recipient,
+            "mention_id": n.mention_id,
+            "subject": n.subject,
+            "message_id": n.message_id,
+            "payload": n.payload,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "created_at": now,
+            "sent_at": None,
+        },
+    )
+    if not inserted:
         return False
     if unsubscribe is not None:
         tx.session.execute(
