@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.scoring.embeddings import length_batches
+from monitor.scoring.embeddings import Embedder, length_batches
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    from monitor.config import ScoringSettings
+    from monitor.scoring import load_scorer
+
+    return load_scorer(ScoringSettings()).embedder
 
 
 def test_similar_lengths_share_a_batch_and_long_ones_go_alone() -> None:
@@ -28,11 +36,7 @@ def test_the_cap_and_the_slack_limit_a_batch() -> None:
 
 
 @pytest.mark.slow
-def test_encode_keeps_order_and_each_text_gets_its_own_vector() -> None:
-    from monitor.config import ScoringSettings
-    from monitor.scoring import load_scorer
-
-    embedder = load_scorer(ScoringSettings()).embedder
+def test_encode_keeps_order_and_each_text_gets_its_own_vector(embedder: Embedder) -> None:
     texts = [
         "Ankermoor Primary nativity tonight",
         "A much longer post about the Year 6 trip to the coast, the coach was late and the "
@@ -48,14 +52,10 @@ def test_encode_keeps_order_and_each_text_gets_its_own_vector() -> None:
 
 
 @pytest.mark.slow
-def test_counting_tokens_leaves_the_models_tokenizer_as_it_was() -> None:
+def test_counting_tokens_leaves_the_models_tokenizer_as_it_was(embedder: Embedder) -> None:
     """The service's workers encode concurrently. Counting tokens with the model's own tokenizer
     re-configured it (padding off) under another thread's encode, which then failed with "Unable
     to create tensor" (seen with 8 threads in an experiment). The counter is a private copy."""
-    from monitor.config import ScoringSettings
-    from monitor.scoring import load_scorer
-
-    embedder = load_scorer(ScoringSettings()).embedder
     shared = embedder.model.tokenizer.backend_tokenizer
     before = (shared.padding, shared.truncation)
     assert before[0] is not None  # the library pads its batches
@@ -64,13 +64,9 @@ def test_counting_tokens_leaves_the_models_tokenizer_as_it_was() -> None:
 
 
 @pytest.mark.slow
-def test_worker_threads_encoding_at_once_get_their_own_vectors() -> None:
+def test_worker_threads_encoding_at_once_get_their_own_vectors(embedder: Embedder) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from monitor.config import ScoringSettings
-    from monitor.scoring import load_scorer
-
-    embedder = load_scorer(ScoringSettings()).embedder
     groups = [
         [f"Post {g} about Ankermoor" + " and the school run" * (g % 9), f"Reply {g}"]
         for g in range(60)
