@@ -76,3 +76,47 @@ def test_worker_threads_encoding_at_once_get_their_own_vectors(embedder: Embedde
         got = list(pool.map(embedder.encode, groups))
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_allclose(g, e, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_no_more_encodes_run_at_once_than_the_slots_allow(embedder: Embedder) -> None:
+    """The service's eight workers share two cores: limit_concurrency(2) lets two model calls
+    run at once and queues the rest, and each caller still gets its own vectors."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Spy:
+        """The real model, counting how many of its encode calls overlap."""
+
+        def __init__(self, model: object) -> None:
+            self.model, self.now, self.most = model, 0, 0
+            self.lock = threading.Lock()
+
+        def encode(self, *a: object, **kw: object) -> np.ndarray:
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                time.sleep(0.02)  # long enough that free threads are sure to overlap
+                return self.model.encode(*a, **kw)  # type: ignore[attr-defined, no-any-return]
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+    spy = Spy(embedder.model)
+    gated = Embedder(spy, "spy", batch_size=4)
+    groups = [[f"Post {g} about the Ankermoor school run" * (1 + g % 5)] * 3 for g in range(24)]
+    expected = [embedder.encode(g) for g in groups]
+
+    def run_all() -> list[np.ndarray]:
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(gated.encode, groups))
+
+    assert run_all() and spy.most > 2  # without a limit, the eight threads overlap
+    spy.most = 0
+    gated.limit_concurrency(2)
+    got = run_all()
+    assert spy.most == 2
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, atol=1e-5)
