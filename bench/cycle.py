@@ -10,10 +10,10 @@ same texts, prepared as the scorer prepares them, on all the machine's cores (to
 threads = cores), measured in the same process after the model (and its warm-up) is loaded. The
 target is a ratio of at most 1.3. The ratio to the same encode on one core is printed too: the
 service's workers encode on one thread each (embeddings.share_cores), so that is the baseline a
-single worker's model time compares with, but it is not the fastest the texts can be embedded. Stage times are summed over
-the worker threads, so on a busy machine they include time spent waiting for a core. The
-process's CPU time and the number of SQL statements per cycle are printed too: the statements
-are a count that does not vary with the machine's load.
+single worker's model time compares with, but it is not the fastest the texts can be embedded.
+Stage times are summed over the worker threads, so on a busy machine they include time spent
+waiting for a core. The process's CPU time and the number of SQL statements per cycle are
+printed too: the statements are a count that does not vary with the machine's load.
 
     .venv/bin/python bench/cycle.py [--feeds 200] [--items 25] [--relevant 0.3] [--latency-ms 50]
                                     [--repeat 3]

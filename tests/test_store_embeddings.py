@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.scoring.embeddings import encode_slots, intra_op_threads
+from monitor.scoring.embeddings import cores_each
 from monitor.store import Store
 from monitor.store.embeddings import BATCH, StoreEmbeddingCache
 from tests.postgres import new_database
@@ -58,14 +58,14 @@ def test_put_many_over_one_statement_size(store: Store) -> None:
 
 
 def test_intra_op_threads_share_the_cores_between_concurrent_encodes() -> None:
-    assert intra_op_threads(1, cores=8) == 8
-    assert intra_op_threads(4, cores=8) == 2
-    assert intra_op_threads(8, cores=2) == 1
-    assert intra_op_threads(0, cores=2) == 2
+    assert cores_each(1, cores=8) == 8
+    assert cores_each(4, cores=8) == 2
+    assert cores_each(8, cores=2) == 1
+    assert cores_each(0, cores=2) == 2
 
 
 def test_encode_slots_fill_the_cores_and_no_more() -> None:
-    assert encode_slots(1, cores=2) == 2  # eight workers, one thread each: two encodes at once
-    assert encode_slots(2, cores=2) == 1  # a command's one encode uses both cores
-    assert encode_slots(2, cores=8) == 4
-    assert encode_slots(4, cores=2) == 1  # never none
+    assert cores_each(1, cores=2) == 2  # eight workers, one thread each: two encodes at once
+    assert cores_each(2, cores=2) == 1  # a command's one encode uses both cores
+    assert cores_each(2, cores=8) == 4
+    assert cores_each(4, cores=2) == 1  # never none

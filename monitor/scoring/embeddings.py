@@ -159,10 +159,9 @@ class Embedder:
 
         Why: with one intra-op thread per encode, eight worker threads encoding at once on two
         cores only time-slice the same arithmetic. Measured with bench/cycle.py (60 feeds, 8
-        workers, 2 cores, December 2026): model CPU in the first cycle 8.3-8.5 s (earlier runs
-        that day 9.7-10.2 s) without a limit, 7.6-8.4 s with 2 slots, against 5.5-5.8 s for one
-        bulk encode of the same texts; the cycle / bare embedding ratio 1.53, 1.56 without and
-        1.50, 1.29, 1.32 with."""
+        workers, 2 cores, December 2026): no change in the model's CPU (8.5-9.2 s with 2 slots,
+        7.8-9.5 s without, in interleaved runs) and a wall-time gain within the machine's noise;
+        it is here so that waiting workers leave the cores to the work that can use them."""
         self._slots = threading.BoundedSemaphore(max(1, slots))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -241,16 +240,11 @@ def length_batches(lengths: Sequence[int], cap: int, slack: float = 1.25) -> lis
     return batches
 
 
-def intra_op_threads(concurrency: int, cores: int | None = None) -> int:
-    """torch threads per encode when `concurrency` encodes may run at once on `cores` cores."""
+def cores_each(parts: int, cores: int | None = None) -> int:
+    """The cores each of `parts` gets when they share `cores` (at least one): torch threads per
+    encode when `parts` encodes run at once, or encodes at once when each takes `parts` threads."""
     cores = cores or os.cpu_count() or 1
-    return max(1, cores // max(1, concurrency))
-
-
-def encode_slots(threads: int, cores: int | None = None) -> int:
-    """How many encodes of `threads` intra-op threads each fit on `cores` cores at once."""
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores // max(1, threads))
+    return max(1, cores // max(1, parts))
 
 
 def share_cores(concurrency: int) -> int:
@@ -258,7 +252,7 @@ def share_cores(concurrency: int) -> int:
     `concurrency` encodes at once fit the cores; returns the threads in use."""
     import torch
 
-    threads = intra_op_threads(concurrency)
+    threads = cores_each(concurrency)
     if threads < torch.get_num_threads():
         torch.set_num_threads(threads)
     return int(torch.get_num_threads())

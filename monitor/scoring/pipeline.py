@@ -230,14 +230,14 @@ def load_scorer(
 ) -> Scorer:
     """Load the model (once) and the heads named by the settings. `concurrency`: how many
     batches this process may score at once (its worker threads; see embeddings.share_cores)."""
-    from monitor.scoring.embeddings import encode_slots, load_model, share_cores
+    from monitor.scoring.embeddings import cores_each, load_model, share_cores
     from monitor.scoring.heads import load_heads, profanity
 
     path = heads_file(settings)
     heads = load_heads(path)
     embedder = load_model(settings.model, settings.batch_size)
     threads = share_cores(concurrency)
-    embedder.limit_concurrency(encode_slots(threads))
+    embedder.limit_concurrency(cores_each(threads))  # the encodes that fit at once
     profanity(["warm-up"])  # loads profanity-check's bundled model now, not in the first batch
     return Scorer(embedder, heads, settings, cache, heads_path=path)
 
