@@ -57,14 +57,13 @@ def test_put_many_over_one_statement_size(store: Store) -> None:
     assert np.array_equal(got[f"fp{BATCH + 6}"], vec(BATCH + 6))
 
 
-def test_intra_op_threads_share_the_cores_between_concurrent_encodes() -> None:
+def test_cores_each_shares_the_cores_and_never_gives_none() -> None:
+    # As intra-op threads per encode, given the encodes that run at once:
     assert cores_each(1, cores=8) == 8
     assert cores_each(4, cores=8) == 2
     assert cores_each(8, cores=2) == 1
     assert cores_each(0, cores=2) == 2
-
-
-def test_encode_slots_fill_the_cores_and_no_more() -> None:
+    # As encodes at once, given each encode's threads:
     assert cores_each(1, cores=2) == 2  # eight workers, one thread each: two encodes at once
     assert cores_each(2, cores=2) == 1  # a command's one encode uses both cores
     assert cores_each(2, cores=8) == 4
