@@ -685,7 +685,7 @@ def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | N
     from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
     from monitor.scoring.heads import load_heads
     from monitor.scoring.pipeline import heads_file
-    from monitor.scoring.retrain import retrain
+    from monitor.scoring.retrain import retrain, within_noise
     from monitor.scoring.train import DataError
 
     app = ctx.find_object(App) or App(None)
@@ -721,6 +721,9 @@ def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | N
     click.echo(f"new heads:  {outcome.candidate_scores.line()}")
     if outcome.refused:
         fail(f"refused: the new heads are worse on the held-out part: {outcome.refused}", 1)
+    note = within_noise(outcome.candidate_scores, outcome.reference_scores)
+    if note:
+        click.echo(f"note: {note}")
     version = outcome.candidate.save(target)
     click.echo(
         f"wrote {target} (heads {version}; {outcome.corrections_used} corrections trained, "

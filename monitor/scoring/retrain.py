@@ -2,16 +2,20 @@
 corrections, and use the result only if it is not worse on a held-out part.
 
 The held-out part (fixed, so every run and the heads it produced agree on it):
-- the trusted part: a stratified 20 % of the two bundled dev sets (seed 13, strata = urgent, else
-  the first category, else none), relevant mentions only;
+- the trusted part: a stratified 20 % of the bundled labelled mentions written one by one (the two
+  dev sets and data/written; seed 13, strata = urgent, else the first category, else none),
+  relevant mentions only. The dev sets alone gave 71 mentions, too few: a threshold step from 15
+  good corrections (-0.027 macro-F1) and corrections unlabelling every written mention (-0.029)
+  looked the same there;
 - the held-out corrections: each "wrong categories" correction whose id hashes into 1 of 5.
 Everything else trains the candidate (the hostility heads are kept: TweetEval alone).
 
 The candidate is compared with a reference that has never seen the held-out part: the heads in
 use when they were made by this same rule (their meta says so), else heads refitted on the same
 training part without corrections. It is refused ("worse") when, on the trusted part, its
-macro-F1 over the five categories falls by more than MACRO_F1_TOLERANCE, or its urgent recall
-falls at all; or when it agrees with fewer held-out corrections than the reference.
+macro-F1 over the five categories falls by more than MACRO_F1_TOLERANCE or its urgent recall falls
+at all, and the fall is more than the part's noise (it holds in at least FALL_CONFIDENCE of paired
+bootstrap resamples); or when it agrees with fewer held-out corrections than the reference.
 "Not about us" corrections are not relevant to the school, so, like the bundled namesakes, they
 train no policy head: they go to the matcher (exclusion proposals).
 """
@@ -19,7 +23,7 @@ train no policy head: they go to the matcher (exclusion proposals).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +50,13 @@ from monitor.scoring.train import (
 from monitor.store.corrections import Correction
 
 HOLDOUT_SHARE = 0.2
-HOLDOUT_RULE = "dev+dev2 stratified 20% seed 13; corrections sha256(id) 1 in 5; v1"
+HOLDOUT_RULE = "dev+dev2+written stratified 20% seed 13; corrections sha256(id) 1 in 5; v2"
 MACRO_F1_TOLERANCE = 0.02
+# One threshold step flips a few held-out mentions: 15 good corrections once moved the
+# pupil_image cut 0.375 -> 0.45 with its probabilities unchanged (0.398-0.423). A fall is refused
+# only when it also holds in this share of paired resamples of the same mentions.
+FALL_CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
 
 
 def correction_examples(corrections: Sequence[Correction]) -> list[tuple[Example, bool]]:
@@ -79,7 +88,7 @@ def _stratum(e: Example) -> str:
 
 
 def trusted_split(dev: Sequence[Example]) -> tuple[list[Example], list[Example]]:
-    """(training part, trusted held-out part) of the bundled dev sets."""
+    """(training part, trusted held-out part) of the bundled mentions written one by one."""
     strata = [_stratum(e) for e in dev]
     counts = {s: strata.count(s) for s in strata}
     strata = [s if counts[s] >= 2 else "rare" for s in strata]
@@ -97,9 +106,9 @@ class Split:
 
 
 def make_split(corrections: Sequence[Correction], extra_files: Sequence[Path] = ()) -> Split:
-    dev = load_examples(BUNDLED_DEV) + load_examples(BUNDLED_DEV2)
-    dev_train, trusted = trusted_split(dev)
-    others = [e for f in [BUNDLED_TRAIN, *written_files(), *extra_files] for e in load_examples(f)]
+    written = [BUNDLED_DEV, BUNDLED_DEV2, *written_files()]
+    dev_train, trusted = trusted_split([e for f in written for e in load_examples(f)])
+    others = [e for f in [BUNDLED_TRAIN, *extra_files] for e in load_examples(f)]
     base = [(e, True) for e in others + dev_train]
     train_c, held_c = [], []
     for c, (ex, known) in zip(corrections, correction_examples(corrections), strict=True):
@@ -140,9 +149,22 @@ def fit(
 
 @dataclass(frozen=True)
 class Scores:
-    macro_f1: float  # trusted part, over the five categories
-    urgent_recall: float  # trusted part, end to end (severity urgent)
+    """A model's predictions on the held-out part, paired with the truth (split.trusted's order):
+    truth[i, c] / predicted[i, c] for category c; urgent_truth[i] / urgent_predicted[i]."""
+
+    truth: np.ndarray
+    predicted: np.ndarray
+    urgent_truth: np.ndarray
+    urgent_predicted: np.ndarray
     corrections_agree: float | None  # held-out corrections predicted exactly; None: none held
+
+    @property
+    def macro_f1(self) -> float:
+        return macro_f1(self.truth, self.predicted)
+
+    @property
+    def urgent_recall(self) -> float:
+        return recall(self.urgent_truth, self.urgent_predicted)
 
     def line(self) -> str:
         agree = "-" if self.corrections_agree is None else f"{self.corrections_agree:.3f}"
@@ -150,6 +172,19 @@ class Scores:
             f"macro-F1 {self.macro_f1:.3f}, urgent recall {self.urgent_recall:.3f}, "
             f"held-out corrections agreed {agree}"
         )
+
+
+def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean F1 over the categories (columns) that have any positive or prediction."""
+    tp = (truth & predicted).sum(axis=0)
+    wrong = (truth ^ predicted).sum(axis=0)
+    seen = (2 * tp + wrong) > 0
+    return float(np.mean(2 * tp[seen] / (2 * tp[seen] + wrong[seen]))) if seen.any() else 0.0
+
+
+def recall(truth: np.ndarray, predicted: np.ndarray) -> float:
+    positives = int(truth.sum())
+    return float((truth & predicted).sum() / positives) if positives else 1.0
 
 
 def _assess(scorer: Scorer, examples: Sequence[Example]) -> list[tuple[set[str], bool]]:
@@ -166,24 +201,7 @@ def evaluate(
 ) -> Scores:
     scorer = Scorer(embedder, heads, settings, cache)
     got = _assess(scorer, split.trusted)
-    f1s = []
-    for c in CATEGORIES:
-        tp = sum(
-            1 for e, (p, _) in zip(split.trusted, got, strict=True) if c in e.categories and c in p
-        )
-        fp = sum(
-            1
-            for e, (p, _) in zip(split.trusted, got, strict=True)
-            if c not in e.categories and c in p
-        )
-        fn = sum(
-            1
-            for e, (p, _) in zip(split.trusted, got, strict=True)
-            if c in e.categories and c not in p
-        )
-        if tp + fp + fn:
-            f1s.append(2 * tp / (2 * tp + fp + fn))
-    urgent = [u for e, (_, u) in zip(split.trusted, got, strict=True) if e.urgent]
+    k = len(CATEGORIES)
     agree = None
     if split.held_corrections:
         held = _assess(scorer, split.held_corrections)
@@ -196,24 +214,90 @@ def evaluate(
             )
         )
     return Scores(
-        macro_f1=float(np.mean(f1s)) if f1s else 0.0,
-        urgent_recall=float(np.mean(urgent)) if urgent else 1.0,
+        truth=np.array(
+            [[c in e.categories for c in CATEGORIES] for e in split.trusted], dtype=bool
+        ).reshape(-1, k),
+        predicted=np.array([[c in p for c in CATEGORIES] for p, _ in got], dtype=bool).reshape(
+            -1, k
+        ),
+        urgent_truth=np.array([e.urgent for e in split.trusted], dtype=bool),
+        urgent_predicted=np.array([u for _, u in got], dtype=bool),
         corrections_agree=agree,
     )
 
 
-def worse(candidate: Scores, reference: Scores) -> str | None:
-    """Why the candidate is worse than the reference on the held-out part; None if it is not."""
+def _share_lower(
+    n: int, candidate: Callable[[np.ndarray], float], reference: Callable[[np.ndarray], float]
+) -> float:
+    """The share of paired bootstrap resamples of n held-out mentions (the same resample for both
+    models, fixed seed) in which the candidate's figure is below the reference's."""
+    if n == 0:
+        return 0.0
+    rng = np.random.default_rng(SEED)
+    lower = 0
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        i = rng.integers(0, n, n)
+        lower += candidate(i) < reference(i) - 1e-12
+    return lower / BOOTSTRAP_RESAMPLES
+
+
+def fall_confidence(candidate: Scores, reference: Scores) -> float:
+    """How often the candidate's macro-F1 is lower in paired resamples of the held-out part."""
+    return _share_lower(
+        len(candidate.truth),
+        lambda i: macro_f1(candidate.truth[i], candidate.predicted[i]),
+        lambda i: macro_f1(reference.truth[i], reference.predicted[i]),
+    )
+
+
+def urgent_fall_confidence(candidate: Scores, reference: Scores) -> float:
+    """How often the candidate's urgent recall is lower in paired resamples of the held-out part."""
+    return _share_lower(
+        len(candidate.urgent_truth),
+        lambda i: recall(candidate.urgent_truth[i], candidate.urgent_predicted[i]),
+        lambda i: recall(reference.urgent_truth[i], reference.urgent_predicted[i]),
+    )
+
+
+def _falls(candidate: Scores, reference: Scores) -> list[tuple[str, float]]:
+    """The falls beyond tolerance, each with how often it holds under resampling."""
+    out = []
     if candidate.macro_f1 < reference.macro_f1 - MACRO_F1_TOLERANCE:
-        return (
-            f"macro-F1 on the held-out dev part fell from {reference.macro_f1:.3f} to "
-            f"{candidate.macro_f1:.3f} (more than {MACRO_F1_TOLERANCE})"
+        out.append(
+            (
+                f"macro-F1 on the held-out part fell from {reference.macro_f1:.3f} to "
+                f"{candidate.macro_f1:.3f} (more than {MACRO_F1_TOLERANCE})",
+                fall_confidence(candidate, reference),
+            )
         )
     if candidate.urgent_recall < reference.urgent_recall - 1e-9:
-        return (
-            f"urgent recall on the held-out dev part fell from {reference.urgent_recall:.3f} "
-            f"to {candidate.urgent_recall:.3f}"
+        out.append(
+            (
+                f"urgent recall on the held-out part fell from {reference.urgent_recall:.3f} to "
+                f"{candidate.urgent_recall:.3f}",
+                urgent_fall_confidence(candidate, reference),
+            )
         )
+    return out
+
+
+def within_noise(candidate: Scores, reference: Scores) -> str | None:
+    """What to tell the user about falls that are not refused because they are within the
+    held-out part's noise; None when there are none."""
+    notes = [
+        f"{what}, within the held-out part's noise (lower in {share:.0%} of bootstrap "
+        f"resamples; refused from {FALL_CONFIDENCE:.0%})"
+        for what, share in _falls(candidate, reference)
+        if share < FALL_CONFIDENCE
+    ]
+    return "; ".join(notes) or None
+
+
+def worse(candidate: Scores, reference: Scores) -> str | None:
+    """Why the candidate is worse than the reference on the held-out part; None if it is not."""
+    for what, share in _falls(candidate, reference):
+        if share >= FALL_CONFIDENCE:
+            return f"{what}, and lower in {share:.0%} of bootstrap resamples"
     if (
         candidate.corrections_agree is not None
         and reference.corrections_agree is not None
