@@ -616,7 +616,8 @@ def _eval_tweeteval(settings: Settings, folder: Path, task: str, split: str, as_
     is_flag=True,
     help="Refit the policy heads on the bundled data plus the stored corrections, check the "
     "result on a held-out part and write it to the heads in use (scoring.heads) only if it is "
-    "not worse; a running service picks it up without a restart.",
+    "not worse by more than that part's noise (a paired bootstrap); a running service picks it "
+    "up without a restart.",
 )
 @click.pass_context
 def train(
