@@ -686,7 +686,7 @@ def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | N
     from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
     from monitor.scoring.heads import load_heads
     from monitor.scoring.pipeline import heads_file
-    from monitor.scoring.retrain import retrain, within_noise
+    from monitor.scoring.retrain import retrain
     from monitor.scoring.train import DataError
 
     app = ctx.find_object(App) or App(None)
@@ -722,9 +722,8 @@ def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | N
     click.echo(f"new heads:  {outcome.candidate_scores.line()}")
     if outcome.refused:
         fail(f"refused: the new heads are worse on the held-out part: {outcome.refused}", 1)
-    note = within_noise(outcome.candidate_scores, outcome.reference_scores)
-    if note:
-        click.echo(f"note: {note}")
+    if outcome.note:
+        click.echo(f"note: {outcome.note}")
     version = outcome.candidate.save(target)
     click.echo(
         f"wrote {target} (heads {version}; {outcome.corrections_used} corrections trained, "

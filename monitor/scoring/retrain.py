@@ -87,14 +87,16 @@ def _stratum(e: Example) -> str:
     return "urgent" if e.urgent else (e.categories[0] if e.categories else "none")
 
 
-def trusted_split(dev: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+def trusted_split(mentions: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     """(training part, trusted held-out part) of the bundled mentions written one by one."""
-    strata = [_stratum(e) for e in dev]
+    strata = [_stratum(e) for e in mentions]
     counts = {s: strata.count(s) for s in strata}
     strata = [s if counts[s] >= 2 else "rare" for s in strata]
-    idx = np.arange(len(dev))
+    idx = np.arange(len(mentions))
     tr, te = train_test_split(idx, test_size=HOLDOUT_SHARE, random_state=SEED, stratify=strata)
-    return [dev[i] for i in sorted(tr)], [dev[i] for i in sorted(te) if dev[i].relevant]
+    return [mentions[i] for i in sorted(tr)], [
+        mentions[i] for i in sorted(te) if mentions[i].relevant
+    ]
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,10 @@ class Split:
 
 
 def make_split(corrections: Sequence[Correction], extra_files: Sequence[Path] = ()) -> Split:
-    written = [BUNDLED_DEV, BUNDLED_DEV2, *written_files()]
-    dev_train, trusted = trusted_split([e for f in written for e in load_examples(f)])
+    one_by_one = [BUNDLED_DEV, BUNDLED_DEV2, *written_files()]
+    rest, trusted = trusted_split([e for f in one_by_one for e in load_examples(f)])
     others = [e for f in [BUNDLED_TRAIN, *extra_files] for e in load_examples(f)]
-    base = [(e, True) for e in others + dev_train]
+    base = [(e, True) for e in others + rest]
     train_c, held_c = [], []
     for c, (ex, known) in zip(corrections, correction_examples(corrections), strict=True):
         if held_out(c.id):
@@ -281,33 +283,40 @@ def _falls(candidate: Scores, reference: Scores) -> list[tuple[str, float]]:
     return out
 
 
-def within_noise(candidate: Scores, reference: Scores) -> str | None:
-    """What to tell the user about falls that are not refused because they are within the
-    held-out part's noise; None when there are none."""
-    notes = [
-        f"{what}, within the held-out part's noise (lower in {share:.0%} of bootstrap "
-        f"resamples; refused from {FALL_CONFIDENCE:.0%})"
-        for what, share in _falls(candidate, reference)
-        if share < FALL_CONFIDENCE
-    ]
-    return "; ".join(notes) or None
+def judge(candidate: Scores, reference: Scores) -> tuple[str | None, str | None]:
+    """(why the candidate is refused, or None; what to tell the user about falls within the
+    held-out part's noise, which are not refused, or None). Each bootstrap runs once."""
+    refused: str | None = None
+    notes: list[str] = []
+    for what, share in _falls(candidate, reference):
+        if share >= FALL_CONFIDENCE:
+            refused = refused or f"{what}, and lower in {share:.0%} of bootstrap resamples"
+        else:
+            notes.append(
+                f"{what}, within the held-out part's noise (lower in {share:.0%} of bootstrap "
+                f"resamples; refused from {FALL_CONFIDENCE:.0%})"
+            )
+    if (
+        refused is None
+        and candidate.corrections_agree is not None
+        and reference.corrections_agree is not None
+        and candidate.corrections_agree < reference.corrections_agree - 1e-9
+    ):
+        refused = (
+            f"it agrees with fewer held-out corrections ({candidate.corrections_agree:.3f} < "
+            f"{reference.corrections_agree:.3f})"
+        )
+    return refused, "; ".join(notes) or None
 
 
 def worse(candidate: Scores, reference: Scores) -> str | None:
     """Why the candidate is worse than the reference on the held-out part; None if it is not."""
-    for what, share in _falls(candidate, reference):
-        if share >= FALL_CONFIDENCE:
-            return f"{what}, and lower in {share:.0%} of bootstrap resamples"
-    if (
-        candidate.corrections_agree is not None
-        and reference.corrections_agree is not None
-        and candidate.corrections_agree < reference.corrections_agree - 1e-9
-    ):
-        return (
-            f"it agrees with fewer held-out corrections ({candidate.corrections_agree:.3f} < "
-            f"{reference.corrections_agree:.3f})"
-        )
-    return None
+    return judge(candidate, reference)[0]
+
+
+def within_noise(candidate: Scores, reference: Scores) -> str | None:
+    """The falls that are within the held-out part's noise (not refused); None when none."""
+    return judge(candidate, reference)[1]
 
 
 @dataclass(frozen=True)
@@ -317,6 +326,7 @@ class Outcome:
     reference_scores: Scores
     reference: str  # "heads in use" | "refitted without corrections"
     refused: str | None  # the reason, or None when the candidate may be used
+    note: str | None  # falls within the held-out part's noise (not refused), or None
     corrections_used: int
     corrections_held: int
 
@@ -340,7 +350,7 @@ def retrain(
     }
     progress(
         f"  training on {len(split.train)} examples ({split.corrections_used} corrections); "
-        f"held out: {len(split.trusted)} dev mentions, {len(split.held_corrections)} corrections"
+        f"held out: {len(split.trusted)} labelled mentions, {len(split.held_corrections)} corrections"
     )
     candidate = fit(embedder, cache, current, split.train, meta)
     if current.meta.get("holdout") == HOLDOUT_RULE:
@@ -351,12 +361,14 @@ def retrain(
         reference, how = fit(embedder, cache, current, plain, {}), "refitted without corrections"
     cand_s = evaluate(embedder, cache, candidate, settings, split)
     ref_s = evaluate(embedder, cache, reference, settings, split)
+    refused, note = judge(cand_s, ref_s)
     return Outcome(
         candidate,
         cand_s,
         ref_s,
         how,
-        worse(cand_s, ref_s),
+        refused,
+        note,
         split.corrections_used,
         len(split.held_corrections),
     )
