@@ -43,7 +43,7 @@ SCHOOL_FRAME_WORDS: tuple[str, ...] = (
     "phonics", "spelling", "spellings", "spelling bee", "times tables", "SATs", "mock SATs",
     "choir", "assembly", "trip", "school trip", "residential", "fire drill", "library day",
     "world book day", "book fair", "non-uniform", "jumper day", "christmas jumper day",
-    "summer fair", "fun run", "harvest festival", "nativity", "disco", "christmas concert",
+    "summer fair", "christmas fair", "winter fair", "tombola", "fun run", "harvest festival", "nativity", "disco", "christmas concert",
     "swimming gala", "star of the week", "leavers", "newsletter", "detention", "detentions",
     "exclusion", "exclusions", "exclude", "excluded", "excludes", "expelled", "suspended",
     "suspension", "fixed term", "fixed-term", "isolation", "behaviour policy", "EHCP", "SEN",

@@ -31,7 +31,7 @@ ANKERMOOR = {
         "#AnkermoorAcademy",
         "انکرمور پرائمری",
     ],
-    "ambiguous_names": ["Ankermoor", "Anker Moor"],
+    "ambiguous_names": ["Ankermoor", "Anker Moor", "AMPA"],
     "context_words": [
         "school", "pupil", "pupils", "head", "headteacher", "head teacher", "deputy head",
         "teacher", "teachers", "teaching assistant", "TA", "PTA", "SLT", "DSL", "SENCO",
@@ -439,6 +439,23 @@ def test_a_bare_name_as_a_place_or_namesake_in_a_short_post_still_does_not_match
     matcher: Matcher, text: str
 ) -> None:
     assert matcher.match("", text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AMPA governors minutes finally online, 40 mins on the colour of the logo", True),
+        ("ankermore had the best christmas fair this year, the tombola was class", True),
+        ("AMPA receptors mediate fast synaptic transmission in the brain", False),
+        ("AMPA: the annual meeting of the regional pharmacists' association", False),
+    ],
+)
+def test_an_initialism_is_an_ambiguous_name_that_needs_school_context(
+    matcher: Matcher, text: str, expected: bool
+) -> None:
+    # "AMPA" is what parents and staff write for the academy (labelling guide), and also a
+    # receptor and many associations: like a bare "Ankermoor", it counts only with school context.
+    assert bool(matcher.match("", text)) is expected
 
 
 def test_school_context_after_a_place_preposition_must_follow_the_name(matcher: Matcher) -> None:
