@@ -9,8 +9,8 @@ from monitor.scoring.retrain import (
     MACRO_F1_TOLERANCE,
     Scores,
     fall_confidence,
+    judge,
     macro_f1,
-    within_noise,
     worse,
 )
 
@@ -63,11 +63,11 @@ def test_a_threshold_step_is_noise_and_accepted_with_a_note() -> None:
     assert candidate.macro_f1 < reference.macro_f1 - MACRO_F1_TOLERANCE  # beyond the tolerance
     assert 0.5 < fall_confidence(candidate, reference) < 0.95
     assert worse(candidate, reference) is None
-    note = within_noise(candidate, reference)
+    note = judge(candidate, reference)[1]
     assert note is not None and "within the held-out part's noise" in note
     # No note for a fall within the tolerance, nor for a gain.
-    assert within_noise(reference, reference) is None
-    assert within_noise(reference, candidate) is None
+    assert judge(reference, reference)[1] is None
+    assert judge(reference, candidate)[1] is None
 
 
 def test_a_broad_fall_is_refused() -> None:
@@ -79,7 +79,7 @@ def test_a_broad_fall_is_refused() -> None:
     assert fall_confidence(bad, reference) > 0.99
     reason = worse(bad, reference)
     assert reason is not None and "bootstrap resamples" in reason
-    assert within_noise(bad, reference) is None
+    assert judge(bad, reference)[1] is None
 
 
 def test_urgent_recall_one_miss_is_noise_many_are_refused() -> None:
@@ -88,7 +88,7 @@ def test_urgent_recall_one_miss_is_noise_many_are_refused() -> None:
     one = _scores(truth, ref.copy(), urgent_missed=(8,))
     assert one.urgent_recall < reference.urgent_recall
     assert worse(one, reference) is None
-    assert "urgent recall on the held-out part fell" in (within_noise(one, reference) or "")
+    assert "urgent recall on the held-out part fell" in (judge(one, reference)[1] or "")
     many = _scores(truth, ref.copy(), urgent_missed=(0, 8, 16, 24, 32))
     reason = worse(many, reference) or ""
     assert reason.startswith("urgent recall on the held-out part fell from 1.000 to 0.722")

@@ -314,11 +314,6 @@ def worse(candidate: Scores, reference: Scores) -> str | None:
     return judge(candidate, reference)[0]
 
 
-def within_noise(candidate: Scores, reference: Scores) -> str | None:
-    """The falls that are within the held-out part's noise (not refused); None when none."""
-    return judge(candidate, reference)[1]
-
-
 @dataclass(frozen=True)
 class Outcome:
     candidate: Heads
