@@ -40,6 +40,24 @@ def test_a_sensitive_topic_without_an_identified_person_is_not(text: str) -> Non
 @pytest.mark.parametrize(
     "text",
     [
+        # "I" is not an initial: "Thursday I" is no person.
+        "Went to the EHCP workshop on Thursday I found it really useful.",
+        # The SENCO's job is SEN: a SENCO next to an EHCP is not a fact about the SENCO.
+        "The SENCo has been brilliant with our EHCP paperwork this year.",
+        # A staff member suspended or arrested is an allegation (reputation), not a leak.
+        "Mrs Dunmore in Y3 has been suspended and nobody will say why.",
+        "Heard Mr Pask was arrested on Friday, is that true?",
+    ],
+)
+def test_the_cues_that_were_mostly_wrong_in_training_are_not_leaks(text: str) -> None:
+    # Each of these shapes fired on written training items that were not data_leak far more often
+    # than on ones that were (labelling guide: allegations are reputation; a SENCO's role).
+    assert leaks.sensitive_person(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "That teacher had better watch her back, I know where she parks.",
         "Tell your Jayden he'll regret it. We'll be waiting outside at 3.15.",
         "Ta nauczycielka pożałuje, wiem gdzie mieszka.",
@@ -60,6 +78,18 @@ def test_a_target_and_an_intent_to_harm_is_a_threat(text: str) -> None:
 )
 def test_no_threat_in_ordinary_posts(text: str) -> None:
     assert threats.threat(text) == []
+
+
+def test_punjabi_maar_is_a_threat_only_as_a_promise() -> None:
+    # "maarta hai" reports a hit (reputation); "maar dunga" promises one.
+    assert not threats.threat("Ek larka mere bete nu roz maarta hai, teacher kuch nahi kardi.")
+    assert threats.threat("Us teacher nu main gate te maar dunga, dekh lena.")
+
+
+def test_if_he_touches_my_son_again_is_not_an_allegation() -> None:
+    # The lead-in of a threat ("... I'll sort him out"), labelled harassment, not reputation.
+    assert not threats.allegation("If that boy touches my son again I'll sort him out myself.")
+    assert threats.allegation("Mr Hale touched my daughter at the disco and nobody believes her.")
 
 
 def test_allegation_and_hate_need_a_cue() -> None:

@@ -29,9 +29,11 @@ from monitor.scoring.heads import Heads, HeadsError, NgramCounts, policy_feature
 from monitor.scoring.pii import STRONG_KINDS, LeakSignals, find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
 
-# Personal data that is a leak by itself in a mention about a school: in the bundled data none of
-# these kinds occurs in a mention not labelled data_leak.
-# A postcode alone is not (a school's own address has one).
+# Personal data that is a leak by itself in a mention about a school. A postcode alone is not (a
+# school's own address has one). On the written training data (December 2026) these kinds sit in
+# a mention labelled data_leak 85-100 % of the time, except names in a list (44 of 65: a play's
+# cast, sports-day winners) and confidentiality markings (11 of 16). Leaving those two to the
+# heads changed no grouped figure, so the floor keeps them: missing a class list costs more.
 FLOOR_KINDS = STRONG_KINDS - {"postcode"}
 LEAK_FLOOR = 0.9
 # The structured detectors (leaks.py, threats.py) put their category at least here.

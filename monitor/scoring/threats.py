@@ -39,13 +39,15 @@ _INTENT = re.compile(
     r"pożałuje\w*|wiem,? gdzie (?:mieszka|mieszkasz)|dostanie za swoje|policz\w+ się|"
     r"îi arăt eu|o să-i arăt|știu unde (?:stă|locuiește)|o să-i pară rău|o să vadă|"
     r"sabak sikhana|dekh lunga|dekh lenge|dekhte hain|chhodunga nahi|chhadanga nahi|"
-    r"milanga|nahi chhoddange|maar\w*)\b",
+    # "maar" alone also reports a hit ("roz maarta hai"); only its promise is a threat.
+    r"milanga|nahi chhoddange|maar (?:dunga|denge|doonga|deyanga|devanga)|maarunga|maarenge)\b",
     re.I,
 )
 _ALLEGATION = re.compile(
     r"\b(?:paedo\w*|pedo\w*|pedofil\w*|nonce\w*|groom(?:er|ers|ing|ed)\b|sex offender|"
     r"kiddy fiddler|fiddl(?:es|ed|ing) with|molest\w*|predator|rapist|raped|"
-    r"touch(?:ed|es|ing) (?:kids|children|pupils|girls|boys|my (?:son|daughter))|"
+    # "if he touches my son again…" leads into a threat (harassment), not an allegation.
+    r"touch(?:ed|es|ing) (?:kids|children|pupils|girls|boys)|touch(?:ed|ing) my (?:son|daughter)|"
     r"inappropriate(?:ly)? with (?:kids|children|pupils|girls|boys|a (?:child|pupil|girl|boy))|"
     r"abus(?:ed|es|ing|er) (?:kids|children|pupils|a (?:child|pupil|girl|boy)|my)|"
     r"(?:sit|sat) on his knee|messag\w+ (?:a |the )?(?:year \d |y\d )?(?:girl|boy|pupil|kid)s?|"
