@@ -102,6 +102,11 @@ def test_train_with_corrections_accepts_good_refuses_poisoned(tmp_path: Path) ->
     accepted = load_heads(heads)
     assert accepted.meta["holdout"] == HOLDOUT_RULE and accepted.meta["trained"] == "20261128"
     assert accepted.version != load_heads(DEFAULT_HEADS).version
+    # The corrections (real mentions) trained the heads but are not in the neighbour bank that
+    # the heads file stores row by row: only the bundled relevant mentions are.
+    used = len(accepted.meta["corrections"])
+    assert used > 0 and accepted.neighbours is not None
+    assert len(accepted.neighbours.vectors) == accepted.meta["examples"] - used
 
     # Poison: every written mention with a category, "corrected" to nothing, not urgent.
     poison = [

@@ -177,3 +177,8 @@ def test_train_on_a_tiny_subset_round_trips(scorer: Scorer, tmp_path: Path) -> N
     assert heads.ngrams is not None and again.ngrams is not None
     assert np.allclose(again.ngrams.idf_char, heads.ngrams.idf_char, rtol=1e-2)
     assert x.shape[1] > heads.dim + 2**16
+    # The neighbour bank (the training mentions and their labels) travels in the artefact too.
+    assert heads.neighbours is not None and again.neighbours is not None
+    assert len(again.neighbours.vectors) == int(heads.meta["examples"])
+    assert np.array_equal(again.neighbours.labels, heads.neighbours.labels)
+    assert np.allclose(again.neighbours.vectors, heads.neighbours.vectors, atol=1e-3)

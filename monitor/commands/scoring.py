@@ -665,8 +665,17 @@ def train(
         from monitor.scoring.heads import load_heads
 
         kept = load_heads() if keep_hostility else None
+        bundled = {
+            f.resolve() for f in (BUNDLED_TRAIN, BUNDLED_DEV, BUNDLED_DEV2, *written_files())
+        }
         heads, report = train_all(
-            embedder, cache, files, Path(tweeteval), lambda m: click.echo(m, err=True), kept
+            embedder,
+            cache,
+            files,
+            Path(tweeteval),
+            lambda m: click.echo(m, err=True),
+            kept,
+            private_files=[f for f in files if f.resolve() not in bundled],
         )
     except DataError as exc:
         fail(str(exc))

@@ -4,7 +4,8 @@
   [embedding, similarity to each category's prototypes, hostility, personal-data signals, cue
   counts, has_media] and the hashed word+character n-gram TF-IDF of the text (idf fitted on the
   labelled mentions: the words people use, which frozen sentence embeddings blur). Probabilities
-  are Platt-calibrated on out-of-fold decision values.
+  are Platt-calibrated on out-of-fold decision values. With a neighbour bank, the dense features
+  also carry the similarity-weighted labels of the K nearest labelled mentions (`Neighbours`).
 - Hostility heads ("offensive", "hate"): logistic regression over hashed word+character n-gram
   TF-IDF plus the embedding, trained on TweetEval; a general abuse signal fed to the policy heads.
 
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
+from threadpoolctl import ThreadpoolController
 
 from monitor.models import CATEGORIES
 from monitor.scoring.lexicon import lexicon_features
@@ -300,6 +302,77 @@ def policy_features(
     return np.hstack([emb * POLICY_EMB_WEIGHT, proto * 2.0, extra]).astype(np.float32)
 
 
+# Neighbours: the labels of the labelled mentions nearest to a text (cosine on the embedding),
+# weighted by similarity, as features of the policy heads. A linear head on a frozen embedding
+# draws one plane per category; the neighbours' votes let the heads follow the many small
+# regions that individually written mentions fill. Fixed before measuring, not tuned on the dev
+# sets: K 20, weight similarity**4 (the closest count most), block weight 3 like the embedding.
+KNN_K = 20
+KNN_POWER = 4
+KNN_WEIGHT = 3.0
+_KNN_CHUNK = 1024  # rows per similarity block: bounds memory at 1024 x the bank's size
+# The bank lookup runs its matrix product on one BLAS thread. Left to itself OpenBLAS wakes a
+# thread per core for it, and those threads keep spinning into the model's next call: one mention
+# at a time took 115 ms at p50 instead of 49 (bench/score.py), against 2.5 ms for the lookup
+# itself on one thread. Built once: inspecting the loaded libraries costs milliseconds.
+_THREADS = ThreadpoolController()
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The bank of labelled mentions the kNN features look up."""
+
+    vectors: np.ndarray  # m x dim, unit rows
+    labels: np.ndarray  # m x (categories + urgent), 0/1
+    urgent_known: np.ndarray  # m; a correction may leave urgent unsaid: not counted there
+
+    @property
+    def width(self) -> int:
+        return self.labels.shape[1] + 1
+
+    def features(
+        self,
+        emb: np.ndarray,
+        own_groups: np.ndarray | None = None,
+        bank_groups: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """n x (categories + urgent + 1): per label, the similarity-weighted share of the K
+        nearest bank rows that carry it; then the nearest similarity. With groups (training
+        only), a bank row of the text's own group is never its neighbour: a writer's other posts
+        would vote for it, which a new author's post never gets."""
+        out = np.zeros((len(emb), self.width), dtype=np.float32)
+        m = len(self.vectors)
+        if m == 0 or len(emb) == 0:
+            return out
+        k = min(KNN_K, m)
+        known = self.urgent_known.astype(np.float32)
+        for s in range(0, len(emb), _KNN_CHUNK):
+            with _THREADS.limit(limits=1, user_api="blas"):
+                sims = emb[s : s + _KNN_CHUNK] @ self.vectors.T
+            if own_groups is not None and bank_groups is not None:
+                sims[own_groups[s : s + _KNN_CHUNK, None] == bank_groups[None, :]] = -1.0
+            idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            top = np.take_along_axis(sims, idx, axis=1)
+            w = np.maximum(top, 0.0) ** KNN_POWER + 1e-6
+            lab = self.labels[idx]  # rows x k x labels
+            cats = np.einsum("nk,nkc->nc", w, lab[:, :, :-1]) / w.sum(axis=1, keepdims=True)
+            wu = w * known[idx]
+            urg = (wu * lab[:, :, -1]).sum(axis=1) / np.maximum(wu.sum(axis=1), 1e-6)
+            out[s : s + _KNN_CHUNK, :-2] = cats
+            out[s : s + _KNN_CHUNK, -2] = urg
+            out[s : s + _KNN_CHUNK, -1] = top.max(axis=1)
+        return out * KNN_WEIGHT
+
+
+def with_neighbours(
+    dense: np.ndarray, emb: np.ndarray, neighbours: Neighbours | None
+) -> np.ndarray:
+    """The dense policy features, with the kNN block appended when the heads have a bank."""
+    if neighbours is None:
+        return dense
+    return np.hstack([dense, neighbours.features(emb)]).astype(np.float32)
+
+
 def prototype_texts() -> tuple[list[str], np.ndarray]:
     texts, owner = [], []
     for i, key in enumerate(CATEGORIES):
@@ -323,8 +396,13 @@ class Heads:
     meta: dict[str, Any] = field(default_factory=dict)
     # idf of the policy heads' n-gram block; None for heads trained without it.
     ngrams: TextHasher | None = None
+    # the labelled mentions the kNN block looks up; None for heads trained without it.
+    neighbours: Neighbours | None = None
 
-    def policy_x(self, dense: np.ndarray, counts: NgramCounts) -> np.ndarray | sparse.csr_matrix:
+    def policy_x(
+        self, dense: np.ndarray, emb: np.ndarray, counts: NgramCounts
+    ) -> np.ndarray | sparse.csr_matrix:
+        dense = with_neighbours(dense, emb, self.neighbours)
         return policy_input(dense, counts.word, counts.char, self.ngrams)
 
     @property
@@ -353,6 +431,12 @@ class Heads:
         if self.ngrams is not None:
             arrays["policy.idf_word"] = self.ngrams.idf_word.astype(np.float16)
             arrays["policy.idf_char"] = self.ngrams.idf_char.astype(np.float16)
+        if self.neighbours is not None:
+            # float16 halves the file; cosine changes by ~1e-3, far below the gaps between
+            # neighbours that matter.
+            arrays["knn.vectors"] = self.neighbours.vectors.astype(np.float16)
+            arrays["knn.labels"] = self.neighbours.labels.astype(np.uint8)
+            arrays["knn.urgent_known"] = self.neighbours.urgent_known.astype(np.uint8)
         body = {
             "format": ARTEFACT_FORMAT,
             "model_name": self.model_name,
@@ -422,6 +506,13 @@ def load_heads(path: Path | None = None) -> Heads:
     ngrams = None
     if "policy.idf_word" in arrays:
         ngrams = TextHasher(arrays["policy.idf_word"], arrays["policy.idf_char"])
+    neighbours = None
+    if "knn.vectors" in arrays:
+        neighbours = Neighbours(
+            arrays["knn.vectors"].astype(np.float32),
+            arrays["knn.labels"].astype(np.float32),
+            arrays["knn.urgent_known"].astype(bool),
+        )
     return Heads(
         model_name=str(body["model_name"]),
         dim=int(body["dim"]),
@@ -432,4 +523,5 @@ def load_heads(path: Path | None = None) -> Heads:
         proto_owner=arrays["proto_owner"].astype(np.int64),
         meta=dict(body.get("meta", {})),
         ngrams=ngrams,
+        neighbours=neighbours,
     )

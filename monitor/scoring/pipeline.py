@@ -169,7 +169,7 @@ class Scorer:
         dense = policy_features(
             emb, clean, has_media, host, signals, heads.prototypes, heads.proto_owner
         )
-        x = heads.policy_x(dense, counts)
+        x = heads.policy_x(dense, emb, counts)
         probs = np.stack([heads.policy[c].proba(x) for c in CATEGORIES], axis=1)
         for n, ev in enumerate(found):
             row = dict(zip(CATEGORIES, (float(v) for v in probs[n]), strict=True))

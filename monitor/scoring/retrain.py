@@ -56,6 +56,9 @@ MACRO_F1_TOLERANCE = 0.02
 # pupil_image cut 0.375 -> 0.45 with its probabilities unchanged (0.398-0.423). A fall is refused
 # only when it also holds in this share of paired resamples of the same mentions.
 FALL_CONFIDENCE = 0.95
+# The source of an Example made from a workspace correction: a real mention, so it trains the
+# heads but is never stored in their neighbour bank (train.PolicyData.private).
+CORRECTION_SOURCE = "correction"
 BOOTSTRAP_RESAMPLES = 2000
 
 
@@ -71,7 +74,7 @@ def correction_examples(corrections: Sequence[Correction]) -> list[tuple[Example
             relevant=c.kind != "not_about_us",
             categories=tuple(x for x in c.categories if x in CATEGORIES),
             urgent=bool(c.urgent),
-            source="correction",
+            source=CORRECTION_SOURCE,
         )
         out.append((ex, c.urgent is not None))
     return out
@@ -135,6 +138,7 @@ def fit(
         embedder, cache, [e for e, _ in rows], base.hostility, base.prototypes, base.proto_owner
     )
     data.urgent_known = np.asarray([k for _, k in rows], dtype=bool)
+    data.private = np.asarray([e.source == CORRECTION_SOURCE for e, _ in rows], dtype=bool)
     fitted = fit_policy(data)
     return Heads(
         base.model_name,
@@ -146,6 +150,7 @@ def fit(
         base.proto_owner,
         {**meta, "examples": len(rows), "report": {"policy_oof_f1": fitted.report}},
         fitted.ngrams,
+        fitted.neighbours,
     )
 
 

@@ -8,8 +8,9 @@ split only, never on val), then the calibrated policy heads. Deterministic for t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from monitor.scoring.heads import (
     Heads,
     HostilityHead,
     LinearHead,
+    Neighbours,
     NgramCounts,
     TextHasher,
     fit_idf,
@@ -32,6 +34,7 @@ from monitor.scoring.heads import (
     policy_features,
     policy_input,
     prototype_texts,
+    with_neighbours,
 )
 from monitor.scoring.pii import find_personal_data, leak_signals
 from monitor.scoring.pipeline import model_text, prepare_text
@@ -48,6 +51,13 @@ POLICY_C = 1.0
 SEED = 13
 
 Progress = Callable[[str], None]
+_ID_NUMBER = re.compile(r"[-_]?\d+$")
+
+
+def writer_of(example_id: str) -> str:
+    """The group an example's id names: its writer or set ("wi-0001" -> "wi", "a001" -> "a",
+    "train-231" -> "train", "correction-7" -> "correction")."""
+    return _ID_NUMBER.sub("", example_id) or example_id
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,13 @@ class PolicyData:
     # Hashed n-gram counts (NgramCounts.word/.char): the idf is fitted on whichever rows train.
     word: sparse.csr_matrix | None = None
     char: sparse.csr_matrix | None = None
+    # The unit embeddings and each row's writer (writer_of): the neighbour bank and its groups.
+    emb: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    # Rows that train the heads but never enter the neighbour bank, which the heads file stores
+    # row by row: the workspace's corrections are real mentions (privacy: keep the minimum, and
+    # an erased mention must not live on in the artefact). None: every row may.
+    private: np.ndarray | None = None
 
     def rows(self, mask: np.ndarray) -> PolicyData:
         known = None if self.urgent_known is None else self.urgent_known[mask]
@@ -206,6 +223,9 @@ class PolicyData:
             known,
             None if self.word is None else self.word[np.flatnonzero(mask)],
             None if self.char is None else self.char[np.flatnonzero(mask)],
+            None if self.emb is None else self.emb[mask],
+            None if self.groups is None else self.groups[mask],
+            None if self.private is None else self.private[mask],
         )
 
     @staticmethod
@@ -220,6 +240,13 @@ class PolicyData:
             )
         words = [p.word for p in parts]
         chars = [p.char for p in parts]
+        embs = [p.emb for p in parts]
+        groups = [p.groups for p in parts]
+        private = None
+        if any(p.private is not None for p in parts):
+            private = np.concatenate(
+                [p.private if p.private is not None else np.zeros(len(p.y), bool) for p in parts]
+            )
         return PolicyData(
             np.vstack([p.x for p in parts]),
             np.vstack([p.y for p in parts]),
@@ -227,6 +254,9 @@ class PolicyData:
             known,
             None if any(w is None for w in words) else sparse.vstack(words, format="csr"),
             None if any(c is None for c in chars) else sparse.vstack(chars, format="csr"),
+            None if any(e is None for e in embs) else np.vstack(embs),  # type: ignore[arg-type]
+            None if any(g is None for g in groups) else np.concatenate(groups),  # type: ignore[arg-type]
+            private,
         )
 
     def matrix(self, ngrams: TextHasher | None) -> np.ndarray | sparse.csr_matrix:
@@ -243,9 +273,13 @@ class FittedPolicy:
     urgent: LinearHead
     ngrams: TextHasher | None
     report: dict[str, float]
+    neighbours: Neighbours | None = None
 
     def proba(self, data: PolicyData) -> tuple[np.ndarray, np.ndarray]:
-        """Category (n x 5) and urgent (n) probabilities for `data` (before any floor)."""
+        """Category (n x 5) and urgent (n) probabilities for `data` (before any floor); `data`'s
+        rows are never in the neighbour bank, so they look up every bank row."""
+        if self.neighbours is not None and data.emb is not None:
+            data = replace(data, x=with_neighbours(data.x, data.emb, self.neighbours))
         x = data.matrix(self.ngrams)
         probs = np.stack([self.policy[c].proba(x) for c in CATEGORIES], axis=1)
         return probs, self.urgent.proba(x)
@@ -272,7 +306,8 @@ def policy_matrix(
     )
     y = np.asarray([[c in e.categories for c in CATEGORIES] for e in examples], dtype=int)
     urgent = np.asarray([e.urgent for e in examples], dtype=int)
-    return PolicyData(x, y, urgent, None, counts.word, counts.char)
+    groups = np.asarray([writer_of(e.id) for e in examples])
+    return PolicyData(x, y, urgent, None, counts.word, counts.char, emb, groups)
 
 
 def _threshold_for(p: np.ndarray, y: np.ndarray, beta: float) -> float:
@@ -316,7 +351,22 @@ def recall_first_threshold(p: np.ndarray, y: np.ndarray, recall: float = URGENT_
 def fit_policy(data: PolicyData) -> FittedPolicy:
     """Per category: F1-optimal threshold (F2 for data_leak: a miss costs most); urgent: recall
     first (>= URGENT_RECALL out of fold) at the best precision that allows. The n-gram idf is
-    fitted on `data`'s rows (the training rows only: never on a set being scored)."""
+    fitted on `data`'s rows (the training rows only: never on a set being scored). With
+    embeddings, `data`'s rows become the neighbour bank; each training row's kNN block leaves its
+    own writer out, as a new author's post will find none of its siblings."""
+    neighbours = None
+    if data.emb is not None:
+        n = len(data.y)
+        known = data.urgent_known if data.urgent_known is not None else np.ones(n, bool)
+        bank = ~data.private if data.private is not None else np.ones(n, bool)
+        neighbours = Neighbours(
+            data.emb[bank].astype(np.float32),
+            np.hstack([data.y, data.urgent[:, None]])[bank].astype(np.float32),
+            known[bank].astype(bool),
+        )
+        groups = data.groups if data.groups is not None else np.arange(n).astype(str)
+        block = neighbours.features(data.emb, groups, groups[bank])
+        data = replace(data, x=np.hstack([data.x, block]).astype(np.float32))
     ngrams = None
     if data.word is not None and data.char is not None:
         ngrams = TextHasher(fit_idf(data.word), fit_idf(data.char))
@@ -337,7 +387,7 @@ def fit_policy(data: PolicyData) -> FittedPolicy:
     t = recall_first_threshold(oof, uy)
     urgent = LinearHead(h.w, h.b, h.a, h.c, t)
     report["urgent"] = float(f1_score(uy, oof >= t))
-    return FittedPolicy(heads, urgent, ngrams, report)
+    return FittedPolicy(heads, urgent, ngrams, report, neighbours)
 
 
 def train_all(
@@ -347,9 +397,12 @@ def train_all(
     tweeteval: Path,
     progress: Progress,
     keep_hostility: Heads | None = None,
+    private_files: Sequence[Path] = (),
 ) -> tuple[Heads, dict[str, object]]:
     """Fit everything; with `keep_hostility`, reuse that artefact's hostility heads (trained on
-    TweetEval alone, so they do not depend on the labelled mentions) and refit the rest."""
+    TweetEval alone, so they do not depend on the labelled mentions) and refit the rest. The
+    mentions of `private_files` (a user's --data: possibly real mentions) train the heads but
+    are not stored in the neighbour bank."""
     hostility: dict[str, HostilityHead] = {}
     report: dict[str, object] = {}
     for task in ("offensive", "hate"):
@@ -362,11 +415,19 @@ def train_all(
         hostility[task], report[f"hostility.{task}"] = train_hostility(
             embedder, cache, tweeteval / task, progress
         )
-    examples = [e for f in data_files for e in load_examples(f) if e.relevant]
+    private = {Path(f).resolve() for f in private_files}
+    rows = [
+        (e, Path(f).resolve() in private)
+        for f in data_files
+        for e in load_examples(f)
+        if e.relevant
+    ]
+    examples = [e for e, _ in rows]
     progress(f"  policy heads: {len(examples)} relevant labelled mentions")
     ptexts, owner = prototype_texts()
     protos = embedder.encode(ptexts)
     data = policy_matrix(embedder, cache, examples, hostility, protos, owner)
+    data.private = np.asarray([p for _, p in rows], dtype=bool)
     fitted = fit_policy(data)
     report["policy_oof_f1"] = fitted.report
     meta = {
@@ -385,6 +446,7 @@ def train_all(
         owner,
         meta,
         fitted.ngrams,
+        fitted.neighbours,
     )
     return heads, report
 
