@@ -13,14 +13,14 @@ def _unit(rows: list[list[float]]) -> np.ndarray:
     return a / np.linalg.norm(a, axis=1, keepdims=True)
 
 
-def _bank(vectors: np.ndarray, labels: list[list[int]], known: list[bool]) -> Neighbours:
-    return Neighbours(vectors, np.asarray(labels, dtype=np.float32), np.asarray(known))
+def _bank(vectors: np.ndarray, labels: list[list[int]]) -> Neighbours:
+    return Neighbours(vectors, np.asarray(labels, dtype=np.float32))
 
 
 def test_the_nearest_labelled_mentions_vote_by_similarity() -> None:
     # Three bank rows: two near the query carry label 0, one far away carries label 1.
     vectors = _unit([[1, 0.05], [1, -0.05], [0, 1]])
-    bank = _bank(vectors, [[1, 0, 1], [1, 0, 0], [0, 1, 1]], [True, True, True])
+    bank = _bank(vectors, [[1, 0, 1], [1, 0, 0], [0, 1, 1]])
     f = bank.features(_unit([[1, 0]])) / KNN_WEIGHT
     label0, label1, urgent, nearest = f[0]
     assert label0 > 0.99 and label1 < 0.01  # the far row weighs ~0 (similarity**4)
@@ -32,7 +32,7 @@ def test_the_nearest_labelled_mentions_vote_by_similarity() -> None:
 def test_a_training_row_never_finds_its_own_writer() -> None:
     # Row 0's only close neighbour is row 1, by the same writer: it must look past it.
     vectors = _unit([[1, 0], [1, 0.01], [0.2, 1]])
-    bank = _bank(vectors, [[1, 1], [1, 1], [0, 0]], [True, True, True])
+    bank = _bank(vectors, [[1, 1], [1, 1], [0, 0]])
     groups = np.asarray(["wa", "wa", "wb"])
     with_siblings = bank.features(vectors) / KNN_WEIGHT
     without = bank.features(vectors, groups, groups) / KNN_WEIGHT
@@ -41,17 +41,29 @@ def test_a_training_row_never_finds_its_own_writer() -> None:
     assert without[0, -1] < 0.5  # the nearest similarity is wb's, not its sibling's
 
 
-def test_an_unknown_urgent_label_is_not_counted_as_not_urgent() -> None:
-    # A correction that left urgent unsaid: its 0 must not pull the urgent share down.
-    vectors = _unit([[1, 0], [1, 0.001]])
-    bank = _bank(vectors, [[1, 1], [1, 0]], [True, False])
-    f = bank.features(_unit([[1, 0.0005]])) / KNN_WEIGHT
-    assert f[0, 1] > 0.99
+def test_a_row_that_leaves_urgent_unsaid_never_enters_the_bank() -> None:
+    # Its 0 in the urgent column would read as "not urgent" to every text near it.
+    rng = np.random.default_rng(1)
+    n = 40
+    emb = _unit(rng.normal(size=(n, 6)).tolist())
+    known = np.ones(n, bool)
+    known[:5] = False
+    data = PolicyData(
+        x=emb.copy(),
+        y=rng.integers(0, 2, size=(n, 5)),
+        urgent=np.tile([0, 1], n // 2),
+        emb=emb,
+        groups=np.asarray([f"w{i % 4}" for i in range(n)]),
+        urgent_known=known,
+    )
+    fitted = fit_policy(data)
+    assert fitted.neighbours is not None
+    assert len(fitted.neighbours.vectors) == n - 5
 
 
 def test_a_bank_smaller_than_k_and_an_empty_batch() -> None:
     vectors = _unit([[1, 0], [0, 1]])
-    bank = _bank(vectors, [[1, 0], [0, 1]], [True, True])
+    bank = _bank(vectors, [[1, 0], [0, 1]])
     assert KNN_K > 2
     assert bank.features(_unit([[1, 0]])).shape == (1, 3)
     assert bank.features(np.zeros((0, 2), dtype=np.float32)).shape == (0, 3)

@@ -665,9 +665,6 @@ def train(
         from monitor.scoring.heads import load_heads
 
         kept = load_heads() if keep_hostility else None
-        bundled = {
-            f.resolve() for f in (BUNDLED_TRAIN, BUNDLED_DEV, BUNDLED_DEV2, *written_files())
-        }
         heads, report = train_all(
             embedder,
             cache,
@@ -675,7 +672,7 @@ def train(
             Path(tweeteval),
             lambda m: click.echo(m, err=True),
             kept,
-            private_files=[f for f in files if f.resolve() not in bundled],
+            private_files=[Path(d) for d in data],
         )
     except DataError as exc:
         fail(str(exc))

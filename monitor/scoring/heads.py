@@ -323,8 +323,9 @@ class Neighbours:
     """The bank of labelled mentions the kNN features look up."""
 
     vectors: np.ndarray  # m x dim, unit rows
-    labels: np.ndarray  # m x (categories + urgent), 0/1
-    urgent_known: np.ndarray  # m; a correction may leave urgent unsaid: not counted there
+    # m x (categories + urgent), 0/1. Only bundled mentions enter the bank, and each of those
+    # says whether it is urgent; a correction that leaves urgent unsaid never gets here.
+    labels: np.ndarray
 
     @property
     def width(self) -> int:
@@ -345,7 +346,6 @@ class Neighbours:
         if m == 0 or len(emb) == 0:
             return out
         k = min(KNN_K, m)
-        known = self.urgent_known.astype(np.float32)
         for s in range(0, len(emb), _KNN_CHUNK):
             with _THREADS.limit(limits=1, user_api="blas"):
                 sims = emb[s : s + _KNN_CHUNK] @ self.vectors.T
@@ -355,11 +355,8 @@ class Neighbours:
             top = np.take_along_axis(sims, idx, axis=1)
             w = np.maximum(top, 0.0) ** KNN_POWER + 1e-6
             lab = self.labels[idx]  # rows x k x labels
-            cats = np.einsum("nk,nkc->nc", w, lab[:, :, :-1]) / w.sum(axis=1, keepdims=True)
-            wu = w * known[idx]
-            urg = (wu * lab[:, :, -1]).sum(axis=1) / np.maximum(wu.sum(axis=1), 1e-6)
-            out[s : s + _KNN_CHUNK, :-2] = cats
-            out[s : s + _KNN_CHUNK, -2] = urg
+            shares = np.einsum("nk,nkc->nc", w, lab) / w.sum(axis=1, keepdims=True)
+            out[s : s + _KNN_CHUNK, :-1] = shares
             out[s : s + _KNN_CHUNK, -1] = top.max(axis=1)
         return out * KNN_WEIGHT
 
@@ -436,7 +433,6 @@ class Heads:
             # neighbours that matter.
             arrays["knn.vectors"] = self.neighbours.vectors.astype(np.float16)
             arrays["knn.labels"] = self.neighbours.labels.astype(np.uint8)
-            arrays["knn.urgent_known"] = self.neighbours.urgent_known.astype(np.uint8)
         body = {
             "format": ARTEFACT_FORMAT,
             "model_name": self.model_name,
@@ -511,7 +507,6 @@ def load_heads(path: Path | None = None) -> Heads:
         neighbours = Neighbours(
             arrays["knn.vectors"].astype(np.float32),
             arrays["knn.labels"].astype(np.float32),
-            arrays["knn.urgent_known"].astype(bool),
         )
     return Heads(
         model_name=str(body["model_name"]),

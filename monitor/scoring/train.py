@@ -357,12 +357,13 @@ def fit_policy(data: PolicyData) -> FittedPolicy:
     neighbours = None
     if data.emb is not None:
         n = len(data.y)
-        known = data.urgent_known if data.urgent_known is not None else np.ones(n, bool)
         bank = ~data.private if data.private is not None else np.ones(n, bool)
+        if data.urgent_known is not None:
+            # A bank row votes on urgent too, so one that leaves urgent unsaid stays out.
+            bank &= data.urgent_known
         neighbours = Neighbours(
             data.emb[bank].astype(np.float32),
             np.hstack([data.y, data.urgent[:, None]])[bank].astype(np.float32),
-            known[bank].astype(bool),
         )
         groups = data.groups if data.groups is not None else np.arange(n).astype(str)
         block = neighbours.features(data.emb, groups, groups[bank])
