@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,15 @@ def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
     help="With --grouped: leave the written data (data/written/*.jsonl) out of training.",
 )
 @click.option(
+    "--leave-out",
+    "leave_out",
+    multiple=True,
+    metavar="WRITER",
+    help="With --grouped: also score this written file (data/written/WRITER.jsonl) by heads "
+    "trained on everything else, the dev sets included: one more column of figures for a "
+    "writer the heads never saw. Repeatable.",
+)
+@click.option(
     "--pooled/--no-pooled",
     default=True,
     help="With --grouped: also run pooled 5-fold CV over both dev sets (the default).",
@@ -168,6 +178,7 @@ def eval_(
     cv: int,
     grouped: bool,
     without_written: bool,
+    leave_out: tuple[str, ...],
     pooled: bool,
     by_source: bool,
     by_language: bool,
@@ -188,8 +199,14 @@ def eval_(
         _eval_tweeteval(settings, Path(tweeteval), task, split, as_json)
         return
     breakdowns = [k for k, on in (("source", by_source), ("language", by_language)) if on]
+    if leave_out and not grouped:
+        fail("--leave-out works with --grouped")
+    if leave_out and without_written:
+        fail("--leave-out scores written files, so it cannot go with --without-written")
     if grouped:
-        _eval_grouped(settings, not without_written, pooled, as_json, breakdowns, show_misses)
+        _eval_grouped(
+            settings, not without_written, leave_out, pooled, as_json, breakdowns, show_misses
+        )
         return
     if not file_:
         fail("give a labelled FILE, --grouped, or --tweeteval DIR")
@@ -307,6 +324,7 @@ def _present_macro(m: dict[str, Any]) -> float | None:
 def _eval_grouped(
     settings: Settings,
     with_written: bool,
+    leave_out: Sequence[str],
     with_pooled: bool,
     as_json: bool,
     breakdowns: list[str],
@@ -322,22 +340,36 @@ def _eval_grouped(
         written_files,
     )
 
+    files = {f.stem: f for f in written_files()} if with_written else {}
+    unknown = [w for w in leave_out if w not in files]
+    if unknown:
+        fail(f"no written file {unknown[0]!r}; the writers are: {', '.join(sorted(files))}")
     try:
-        groups = {"dev": load_examples(BUNDLED_DEV), "dev2": load_examples(BUNDLED_DEV2)}
+        dev_sets = {"dev": load_examples(BUNDLED_DEV), "dev2": load_examples(BUNDLED_DEV2)}
+        by_writer = {w: load_examples(f) for w, f in files.items()}
         base = load_examples(BUNDLED_TRAIN)
-        written = [e for f in written_files() for e in load_examples(f)] if with_written else []
     except DataError as exc:
         fail(str(exc))
         raise
+    groups = dev_sets | {w: by_writer[w] for w in dict.fromkeys(leave_out)}
+
+    def training(without: str) -> list[Any]:
+        # One fixed order (train.jsonl, the writers as files sort, the dev sets) whatever is
+        # left out: the heads' out-of-fold thresholds depend on row order, and a dev column
+        # must not move because another writer was also scored.
+        return [
+            *base,
+            *(e for w, ex in by_writer.items() if w != without for e in ex),
+            *(e for d, ex in dev_sets.items() if d != without for e in ex),
+        ]
+
     scorer = _scorer(settings, persistent_cache=True)
-    out: dict[str, Any] = {"written_items": len(written), "model_version": scorer.model_version}
+    written = sum(len(ex) for w, ex in by_writer.items() if w not in groups)
+    out: dict[str, Any] = {"written_items": written, "model_version": scorer.model_version}
     misses = []
     for name, scored in groups.items():
-        others = [e for g, ex in groups.items() if g != name for e in ex]
         click.echo(f"scoring {name} by heads trained on everything else…", err=True)
-        s = fit_and_score(
-            scorer.embedder, scorer.cache, scorer.heads, base + written + others, scored
-        )
+        s = fit_and_score(scorer.embedder, scorer.cache, scorer.heads, training(name), scored)
         decisions = decide(scored, s, settings.scoring)
         relevant = _relevance(settings, scored)
         r = _evaluate(scored, decisions, relevant, breakdowns)
@@ -348,7 +380,10 @@ def _eval_grouped(
     if with_pooled:
         pooled = groups["dev"] + groups["dev2"]
         click.echo("pooled 5-fold CV over both dev sets…", err=True)
-        s = pooled_cv(scorer.embedder, scorer.cache, scorer.heads, base + written, pooled, 5)
+        everything_written = [e for ex in by_writer.values() for e in ex]
+        s = pooled_cv(
+            scorer.embedder, scorer.cache, scorer.heads, base + everything_written, pooled, 5
+        )
         out["pooled 5-fold"] = _evaluate(
             pooled, decide(pooled, s, settings.scoring), _relevance(settings, pooled), []
         )
@@ -369,8 +404,9 @@ def _eval_grouped(
 def _print_grouped(out: dict[str, Any]) -> None:
     cols = [k for k in out if k.startswith("-> ") or k.startswith("pooled")]
     click.echo(
-        "== grouped: each dev set scored by heads trained on everything else "
-        f"(written items in training: {out['written_items']}); end to end unless marked"
+        "== grouped: each set scored by heads trained on everything else "
+        f"(written items in training besides the sets: {out['written_items']}); end to end "
+        "unless marked"
     )
     rows: list[list[Any]] = []
     for c in CATEGORIES:

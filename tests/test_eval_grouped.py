@@ -1,0 +1,89 @@
+"""`mention-monitor eval --grouped`: each set scored by heads that never saw it (real model).
+
+Small slices of the bundled data stand in for the dev sets and the written files, so that the
+three fits take seconds; what is checked is who trains on what, not how well."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.app import App
+from monitor.commands import scoring as scoring_cmd
+from monitor.commands.scoring import eval_
+from monitor.config import load_settings
+from monitor.scoring import train
+
+DATA = Path(train.__file__).parent / "data"
+
+
+def _slice(src: Path, dst: Path, start: int, n: int) -> int:
+    lines = src.read_text(encoding="utf-8").splitlines()[start : start + n]
+    dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sum(json.loads(line)["labels"]["relevant"] for line in lines)
+
+
+@pytest.fixture()
+def small_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Slices of the real files: relevant counts per set, the rest wired in by monkeypatch."""
+    written = tmp_path / "written"
+    written.mkdir()
+    rel = {
+        "train": _slice(DATA / "train.jsonl", tmp_path / "train.jsonl", 0, 160),
+        "dev": _slice(DATA / "mentions-dev.jsonl", tmp_path / "dev.jsonl", 0, 40),
+        "dev2": _slice(DATA / "mentions-dev2.jsonl", tmp_path / "dev2.jsonl", 0, 40),
+        "threats": _slice(DATA / "written" / "threats.jsonl", written / "threats.jsonl", 0, 60),
+        "leaks": _slice(DATA / "written" / "leaks.jsonl", written / "leaks.jsonl", 0, 60),
+    }
+    monkeypatch.setattr(train, "BUNDLED_TRAIN", tmp_path / "train.jsonl")
+    monkeypatch.setattr(train, "BUNDLED_DEV", tmp_path / "dev.jsonl")
+    monkeypatch.setattr(train, "BUNDLED_DEV2", tmp_path / "dev2.jsonl")
+    monkeypatch.setattr(train, "WRITTEN_DIR", written)
+    # The embedding cache would otherwise land in the home folder.
+    monkeypatch.setattr(scoring_cmd, "CACHE_FILE", tmp_path / "cache-{model}.npz")
+    return rel
+
+
+def _run(args: list[str], tmp_path: Path) -> tuple[int, str]:
+    app = App()
+    app._settings = load_settings(None, environ={})
+    res = CliRunner().invoke(eval_, args, obj=app)
+    return res.exit_code, res.output
+
+
+def test_a_left_out_writer_is_scored_by_heads_that_never_saw_it(
+    small_data: dict[str, int], tmp_path: Path
+) -> None:
+    code, out = _run(["--grouped", "--no-pooled", "--leave-out", "threats", "--json"], tmp_path)
+    assert code == 0, out
+    result = json.loads(out.splitlines()[-1])
+    assert [k for k in result if k.startswith("-> ")] == ["-> dev", "-> dev2", "-> threats"]
+    # Only the writer not left out counts as written data in training.
+    assert result["written_items"] == 60
+    r = small_data
+    everything = r["train"] + r["dev"] + r["dev2"] + r["threats"] + r["leaks"]
+    for name in ("dev", "dev2", "threats"):
+        col = result[f"-> {name}"]
+        # Everything but the scored set trains (relevant items, minus near-copies of it).
+        assert col["trained_on"] == everything - r[name] - col["near_copies_removed"]
+    assert result["-> threats"]["mentions"] == 60
+    # Scoring one more writer must not move the dev columns: same rows, same order, same heads.
+    code, out = _run(["--grouped", "--no-pooled", "--json"], tmp_path)
+    assert code == 0, out
+    plain = json.loads(out.splitlines()[-1])
+    for name in ("dev", "dev2"):
+        assert plain[f"-> {name}"]["categories"] == result[f"-> {name}"]["categories"]
+        assert plain[f"-> {name}"]["urgent"] == result[f"-> {name}"]["urgent"]
+
+
+def test_leave_out_names_an_unknown_writer_and_the_ones_there_are(
+    small_data: dict[str, int], tmp_path: Path
+) -> None:
+    code, out = _run(["--grouped", "--leave-out", "nobody"], tmp_path)
+    assert code != 0
+    assert "no written file 'nobody'; the writers are: leaks, threats" in out
+    code, out = _run(["--leave-out", "threats"], tmp_path)
+    assert code != 0 and "--leave-out works with --grouped" in out
