@@ -178,17 +178,17 @@ class Phases:
 def bare_embedding_seconds(service: Any, n: int, threads: int) -> tuple[float, float]:
     """The bare embedding cost of the stored mentions' texts: one batched encode of exactly what
     the scorer sends to the model (the same scoring text, cut at scoring.max_chars, control
-    characters blanked, the same batch size and normalisation), in this process, model loaded,
+    characters blanked, glossed, the same batch size and normalisation), in this process, model loaded,
     with torch's intra-op threads set to `threads` for it. Returns wall and process CPU seconds."""
     import torch
 
     from monitor.models import ScoringInput
-    from monitor.scoring.pipeline import model_text, prepare_text
+    from monitor.scoring.pipeline import encoder_text, prepare_text
 
     scorer = service.runner.scorer
     max_chars = scorer.settings.max_chars
     texts = [
-        model_text(prepare_text(ScoringInput(m.title, m.text), max_chars)[0])
+        encoder_text(prepare_text(ScoringInput(m.title, m.text), max_chars)[0])
         for m, _ in service.store.mentions(limit=n)
     ]
     before = torch.get_num_threads()

@@ -87,11 +87,14 @@ class JobContext:
         if self.score:
             from alerts.outbox import OutboxSink
             from monitor.scoring import load_scorer
+            from monitor.scoring.gloss import ENCODING
             from monitor.store.embeddings import StoreEmbeddingCache
 
             scorer = load_scorer(
                 self.settings.scoring,
-                cache=StoreEmbeddingCache.for_model(self.store, self.settings.scoring.model),
+                cache=StoreEmbeddingCache.for_model(
+                    self.store, self.settings.scoring.model, ENCODING
+                ),
                 # A queue worker runs up to this many jobs at once, sharing this scorer.
                 concurrency=self.settings.queue.worker_concurrency,
             )

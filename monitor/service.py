@@ -67,11 +67,12 @@ def build_runner(
     scorer: Scorer | None = None
     if score:
         from monitor.scoring import load_scorer
+        from monitor.scoring.gloss import ENCODING
         from monitor.store.embeddings import StoreEmbeddingCache
 
         scorer = load_scorer(
             settings.scoring,
-            cache=StoreEmbeddingCache.for_model(st, settings.scoring.model),
+            cache=StoreEmbeddingCache.for_model(st, settings.scoring.model, ENCODING),
             concurrency=settings.schedule.workers,  # the service's pool runs this many at once
         )
     if notices is None and score:

@@ -47,7 +47,7 @@ def small_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, int
     return rel
 
 
-def _run(args: list[str], tmp_path: Path) -> tuple[int, str]:
+def _run(args: list[str]) -> tuple[int, str]:
     app = App()
     app._settings = load_settings(None, environ={})
     res = CliRunner().invoke(eval_, args, obj=app)
@@ -55,9 +55,9 @@ def _run(args: list[str], tmp_path: Path) -> tuple[int, str]:
 
 
 def test_a_left_out_writer_is_scored_by_heads_that_never_saw_it(
-    small_data: dict[str, int], tmp_path: Path
+    small_data: dict[str, int],
 ) -> None:
-    code, out = _run(["--grouped", "--no-pooled", "--leave-out", "threats", "--json"], tmp_path)
+    code, out = _run(["--grouped", "--no-pooled", "--leave-out", "threats", "--json"])
     assert code == 0, out
     result = json.loads(out.splitlines()[-1])
     assert [k for k in result if k.startswith("-> ")] == ["-> dev", "-> dev2", "-> threats"]
@@ -71,7 +71,7 @@ def test_a_left_out_writer_is_scored_by_heads_that_never_saw_it(
         assert col["trained_on"] == everything - r[name] - col["near_copies_removed"]
     assert result["-> threats"]["mentions"] == 60
     # Scoring one more writer must not move the dev columns: same rows, same order, same heads.
-    code, out = _run(["--grouped", "--no-pooled", "--json"], tmp_path)
+    code, out = _run(["--grouped", "--no-pooled", "--json"])
     assert code == 0, out
     plain = json.loads(out.splitlines()[-1])
     for name in ("dev", "dev2"):
@@ -80,10 +80,10 @@ def test_a_left_out_writer_is_scored_by_heads_that_never_saw_it(
 
 
 def test_leave_out_names_an_unknown_writer_and_the_ones_there_are(
-    small_data: dict[str, int], tmp_path: Path
+    small_data: dict[str, int],
 ) -> None:
-    code, out = _run(["--grouped", "--leave-out", "nobody"], tmp_path)
+    code, out = _run(["--grouped", "--leave-out", "nobody"])
     assert code != 0
     assert "no written file 'nobody'; the writers are: leaks, threats" in out
-    code, out = _run(["--leave-out", "threats"], tmp_path)
+    code, out = _run(["--leave-out", "threats"])
     assert code != 0 and "--leave-out works with --grouped" in out

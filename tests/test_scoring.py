@@ -182,3 +182,14 @@ def test_train_on_a_tiny_subset_round_trips(scorer: Scorer, tmp_path: Path) -> N
     assert len(again.neighbours.vectors) == int(heads.meta["examples"])
     assert np.array_equal(again.neighbours.labels, heads.neighbours.labels)
     assert np.allclose(again.neighbours.vectors, heads.neighbours.vectors, atol=1e-3)
+
+
+def test_the_scorer_encodes_the_gloss_of_a_foreign_post(scorer: Scorer) -> None:
+    from monitor.scoring import gloss
+
+    text = "Pani od matematyki w Ankermoor uderzyła mojego syna, zgłoszę to na policję"
+    _, _, emb = scorer.embed([ScoringInput("", text)])
+    want = scorer.embedder.encode([gloss.gloss(text)])
+    plain = scorer.embedder.encode([text])
+    assert np.allclose(emb[0], want[0], atol=1e-5)
+    assert not np.allclose(emb[0], plain[0], atol=1e-3)

@@ -48,6 +48,17 @@ def test_put_many_stores_replaces_and_keeps_models_apart(store: Store) -> None:
     assert cache.get_many([]) == {}
 
 
+def test_a_new_text_encoding_never_finds_the_old_vectors(store: Store) -> None:
+    """A mention's vector is cached by its fingerprint; once the encoder reads a glossed text
+    the fingerprint alone would return the vector of the unglossed one."""
+    before = StoreEmbeddingCache.for_model(store, "")
+    after = StoreEmbeddingCache.for_model(store, "", "gloss1")
+    assert after.model_key == "all-MiniLM-L6-v2+gloss1"
+    before.put_many({"fp1": vec(1)})
+    assert after.get_many(["fp1"]) == {}
+    assert "fp1" in before.get_many(["fp1"])
+
+
 def test_put_many_over_one_statement_size(store: Store) -> None:
     cache = StoreEmbeddingCache(store, "model-a")
     items = {f"fp{i}": vec(i) for i in range(BATCH + 7)}

@@ -31,6 +31,7 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
     change). A Headteacher's corrections are kept. Sends no alerts: review changes in `mentions`."""
     settings = settings_or_exit(app)
     from monitor.scoring import load_scorer
+    from monitor.scoring.gloss import ENCODING
     from monitor.store.embeddings import StoreEmbeddingCache
 
     store = app.store()
@@ -41,7 +42,8 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
             return
         click.echo(f"Loading the model and scoring {len(rows)} mentions…", err=True)
         scorer = load_scorer(
-            settings.scoring, cache=StoreEmbeddingCache.for_model(store, settings.scoring.model)
+            settings.scoring,
+            cache=StoreEmbeddingCache.for_model(store, settings.scoring.model, ENCODING),
         )
         batch = max(1, settings.scoring.batch_size * 4)
         changed = urgent = 0

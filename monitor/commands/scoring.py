@@ -378,7 +378,7 @@ def _eval_grouped(
         out[f"-> {name}"] = r
         misses.append((name, scored, decisions, relevant))
     if with_pooled:
-        pooled = groups["dev"] + groups["dev2"]
+        pooled = [e for ex in dev_sets.values() for e in ex]
         click.echo("pooled 5-fold CV over both dev sets…", err=True)
         everything_written = [e for ex in by_writer.values() for e in ex]
         s = pooled_cv(

@@ -25,6 +25,7 @@ from monitor.scoring.embeddings import (
     MemoryEmbeddingCache,
     text_fingerprint,
 )
+from monitor.scoring.gloss import gloss
 from monitor.scoring.heads import Heads, HeadsError, NgramCounts, policy_features
 from monitor.scoring.pii import STRONG_KINDS, LeakSignals, find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
@@ -59,6 +60,12 @@ def prepare_text(inp: ScoringInput, max_chars: int) -> tuple[str, bool]:
 def model_text(text: str) -> str:
     # Same length as the input, so evidence spans still index into the scoring text.
     return _CONTROL.sub(" ", text)
+
+
+def encoder_text(text: str) -> str:
+    """What the sentence encoder reads: model_text, glossed word by word into English when the
+    text is in a language with a glossary (`gloss`)."""
+    return gloss(model_text(text))
 
 
 def leak_floor(p: float, found: Sequence[Evidence], signals: LeakSignals) -> float:
@@ -151,7 +158,7 @@ class Scorer:
         prepared = [prepare_text(i, self.settings.max_chars) for i in inputs]
         texts = [t for t, _ in prepared]
         fps = [i.fingerprint or text_fingerprint(t) for i, t in zip(inputs, texts, strict=True)]
-        vecs = self.embedder.embed(fps, [model_text(t) for t in texts], self.cache)
+        vecs = self.embedder.embed(fps, [encoder_text(t) for t in texts], self.cache)
         return texts, [tr for _, tr in prepared], vecs
 
     def probabilities(
@@ -179,8 +186,8 @@ class Scorer:
 
     def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:
         """The general hostility signal (TweetEval 'offensive' or 'hate') for raw texts."""
-        fps = [text_fingerprint(t) for t in texts]
-        emb = self.embedder.embed(fps, [model_text(t) for t in texts], self.cache)
+        enc = [encoder_text(t) for t in texts]
+        emb = self.embedder.embed([text_fingerprint(t) for t in enc], enc, self.cache)
         return self.heads.hostility[task].proba([model_text(t) for t in texts], emb)
 
     def assess(self, inputs: Sequence[ScoringInput]) -> list[Assessment]:

@@ -37,7 +37,7 @@ from monitor.scoring.heads import (
     with_neighbours,
 )
 from monitor.scoring.pii import find_personal_data, leak_signals
-from monitor.scoring.pipeline import model_text, prepare_text
+from monitor.scoring.pipeline import encoder_text, model_text, prepare_text
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED_TRAIN = DATA_DIR / "train.jsonl"
@@ -129,8 +129,8 @@ def load_tweeteval(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
 def embed_texts(
     embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str]
 ) -> np.ndarray:
-    clean = [model_text(t) for t in texts]
-    return embedder.embed([text_fingerprint(t) for t in clean], clean, cache)
+    enc = [encoder_text(t) for t in texts]
+    return embedder.embed([text_fingerprint(t) for t in enc], enc, cache)
 
 
 def _best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:

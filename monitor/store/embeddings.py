@@ -24,9 +24,12 @@ class StoreEmbeddingCache:
         self.model_key = model_key
 
     @classmethod
-    def for_model(cls, store: Store, model_setting: str) -> StoreEmbeddingCache:
-        """The cache of the model named by `scoring.model` (empty: the bundled one)."""
-        return cls(store, model_setting or "all-MiniLM-L6-v2")
+    def for_model(cls, store: Store, model_setting: str, encoding: str = "") -> StoreEmbeddingCache:
+        """The cache of the model named by `scoring.model` (empty: the bundled one), for texts
+        prepared as `encoding` names (the scorer's `gloss.ENCODING`: a changed glossary must not
+        find the vectors of the texts the old one made)."""
+        key = model_setting or "all-MiniLM-L6-v2"
+        return cls(store, f"{key}+{encoding}" if encoding else key)
 
     def get_many(self, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
         if not fingerprints:
