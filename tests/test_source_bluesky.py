@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from sources import bluesky
 from sources.base import SourceSpec, SourceState, SourceUnavailable
 from sources.bluesky import BlueskyCollector, parse_bluesky
 from tests.servers import FIXTURES, FixtureServer, Reply
@@ -18,6 +19,13 @@ CREATE = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 PASSWORD = "abcd-efgh-ijkl-mnop"
+
+
+@pytest.fixture(autouse=True)
+def _no_sessions_from_earlier_tests() -> None:
+    """Sessions are cached by base URL, handle and password for the whole process; an earlier
+    test whose fixture server had the same port would otherwise lend this one its session."""
+    bluesky._SESSIONS.clear()
 
 
 class FakeBluesky:
@@ -158,8 +166,6 @@ def test_search_refused_is_blocked(server: FixtureServer) -> None:
 def test_session_is_shared_by_account_and_never_required(server: FixtureServer) -> None:
     """Jobs build a fresh collector each run, possibly in another process: a session is an
     optimisation shared by the account's collectors here, and created again when missing."""
-    from sources import bluesky
-
     FakeBluesky(server)
     with make_client() as client:
         first = BlueskyCollector().collect(_spec(server), SourceState(), client)
