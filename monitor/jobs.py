@@ -86,15 +86,12 @@ class JobContext:
         notices: NoticeSink | None = None
         if self.score:
             from alerts.outbox import OutboxSink
-            from monitor.scoring import load_scorer
-            from monitor.scoring.gloss import ENCODING
+            from monitor.scoring import cache_key, load_scorer
             from monitor.store.embeddings import StoreEmbeddingCache
 
             scorer = load_scorer(
                 self.settings.scoring,
-                cache=StoreEmbeddingCache.for_model(
-                    self.store, self.settings.scoring.model, ENCODING
-                ),
+                cache=StoreEmbeddingCache(self.store, cache_key(self.settings.scoring)),
                 # A queue worker runs up to this many jobs at once, sharing this scorer.
                 concurrency=self.settings.queue.worker_concurrency,
             )

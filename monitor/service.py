@@ -66,13 +66,12 @@ def build_runner(
     client = app.client()
     scorer: Scorer | None = None
     if score:
-        from monitor.scoring import load_scorer
-        from monitor.scoring.gloss import ENCODING
+        from monitor.scoring import cache_key, load_scorer
         from monitor.store.embeddings import StoreEmbeddingCache
 
         scorer = load_scorer(
             settings.scoring,
-            cache=StoreEmbeddingCache.for_model(st, settings.scoring.model, ENCODING),
+            cache=StoreEmbeddingCache(st, cache_key(settings.scoring)),
             concurrency=settings.schedule.workers,  # the service's pool runs this many at once
         )
     if notices is None and score:

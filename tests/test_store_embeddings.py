@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.config import ScoringSettings
+from monitor.scoring import gloss
 from monitor.scoring.embeddings import cores_each
+from monitor.scoring.pipeline import cache_key
 from monitor.store import Store
 from monitor.store.embeddings import BATCH, StoreEmbeddingCache
 from tests.postgres import new_database
@@ -51,9 +54,10 @@ def test_put_many_stores_replaces_and_keeps_models_apart(store: Store) -> None:
 def test_a_new_text_encoding_never_finds_the_old_vectors(store: Store) -> None:
     """A mention's vector is cached by its fingerprint; once the encoder reads a glossed text
     the fingerprint alone would return the vector of the unglossed one."""
-    before = StoreEmbeddingCache.for_model(store, "")
-    after = StoreEmbeddingCache.for_model(store, "", "gloss1")
-    assert after.model_key == "all-MiniLM-L6-v2+gloss1"
+    before = StoreEmbeddingCache(store, "all-MiniLM-L6-v2")  # the key before the gloss
+    after = StoreEmbeddingCache(store, cache_key(ScoringSettings()))
+    assert after.model_key == f"all-MiniLM-L6-v2+{gloss.ENCODING}"
+    assert cache_key(ScoringSettings(model="/models/mpnet")) == f"/models/mpnet+{gloss.ENCODING}"
     before.put_many({"fp1": vec(1)})
     assert after.get_many(["fp1"]) == {}
     assert "fp1" in before.get_many(["fp1"])

@@ -30,8 +30,7 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
     """Score stored mentions again with the current model and heads (after `train` or a model
     change). A Headteacher's corrections are kept. Sends no alerts: review changes in `mentions`."""
     settings = settings_or_exit(app)
-    from monitor.scoring import load_scorer
-    from monitor.scoring.gloss import ENCODING
+    from monitor.scoring import cache_key, load_scorer
     from monitor.store.embeddings import StoreEmbeddingCache
 
     store = app.store()
@@ -43,7 +42,7 @@ def rescore(app: App, since: str | None, academy: str | None) -> None:
         click.echo(f"Loading the model and scoring {len(rows)} mentions…", err=True)
         scorer = load_scorer(
             settings.scoring,
-            cache=StoreEmbeddingCache.for_model(store, settings.scoring.model, ENCODING),
+            cache=StoreEmbeddingCache(store, cache_key(settings.scoring)),
         )
         batch = max(1, settings.scoring.batch_size * 4)
         changed = urgent = 0

@@ -1,6 +1,7 @@
 """The semantic scorer: policy categories, severity and evidence for each relevant mention.
 
 Public API: `load_scorer(settings, cache) -> Scorer`, `Scorer.assess(inputs)`,
+`cache_key(settings)` (the embedding cache's key for the model and text preparation),
 `Scorer.model_version`, the `EmbeddingCache` protocol (with `MemoryEmbeddingCache`), and the pure
 modules `pii` (find_personal_data, redact) and `taxonomy` (categories, clauses, labels).
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from monitor.scoring.embeddings import EmbeddingCache, MemoryEmbeddingCache, ModelLoadError
     from monitor.scoring.heads import HeadsError
-    from monitor.scoring.pipeline import Scorer, load_scorer
+    from monitor.scoring.pipeline import Scorer, cache_key, load_scorer
 
 __all__ = [
     "EmbeddingCache",
@@ -25,6 +26,7 @@ __all__ = [
     "MemoryEmbeddingCache",
     "ModelLoadError",
     "Scorer",
+    "cache_key",
     "load_scorer",
 ]
 
@@ -34,6 +36,7 @@ _LAZY = {
     "ModelLoadError": "monitor.scoring.embeddings",
     "HeadsError": "monitor.scoring.heads",
     "Scorer": "monitor.scoring.pipeline",
+    "cache_key": "monitor.scoring.pipeline",
     "load_scorer": "monitor.scoring.pipeline",
 }
 

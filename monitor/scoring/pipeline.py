@@ -25,7 +25,7 @@ from monitor.scoring.embeddings import (
     MemoryEmbeddingCache,
     text_fingerprint,
 )
-from monitor.scoring.gloss import gloss
+from monitor.scoring.gloss import ENCODING, gloss
 from monitor.scoring.heads import Heads, HeadsError, NgramCounts, policy_features
 from monitor.scoring.pii import STRONG_KINDS, LeakSignals, find_personal_data, leak_signals
 from monitor.scoring.taxonomy import cue_evidence
@@ -60,6 +60,13 @@ def prepare_text(inp: ScoringInput, max_chars: int) -> tuple[str, bool]:
 def model_text(text: str) -> str:
     # Same length as the input, so evidence spans still index into the scoring text.
     return _CONTROL.sub(" ", text)
+
+
+def cache_key(settings: ScoringSettings) -> str:
+    """The embedding cache's key for this model reading texts prepared as this release prepares
+    them: a mention's vector is cached by its text's fingerprint alone, so a new glossary
+    (gloss.ENCODING) must not find the vectors of the texts the old one made."""
+    return f"{settings.model or 'all-MiniLM-L6-v2'}+{ENCODING}"
 
 
 def encoder_text(text: str) -> str:
@@ -186,9 +193,10 @@ class Scorer:
 
     def hostility(self, texts: Sequence[str], task: str) -> np.ndarray:
         """The general hostility signal (TweetEval 'offensive' or 'hate') for raw texts."""
-        enc = [encoder_text(t) for t in texts]
+        plain = [model_text(t) for t in texts]
+        enc = [gloss(t) for t in plain]  # encoder_text, without cleaning each text twice
         emb = self.embedder.embed([text_fingerprint(t) for t in enc], enc, self.cache)
-        return self.heads.hostility[task].proba([model_text(t) for t in texts], emb)
+        return self.heads.hostility[task].proba(plain, emb)
 
     def assess(self, inputs: Sequence[ScoringInput]) -> list[Assessment]:
         """One Assessment per input, in order."""

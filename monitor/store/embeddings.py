@@ -19,17 +19,9 @@ BATCH = 500  # rows per INSERT (SQLite allows 32766 bound parameters; 4 per row)
 class StoreEmbeddingCache:
     """Implements monitor.scoring's EmbeddingCache protocol on the `embeddings` table."""
 
-    def __init__(self, store: Store, model_key: str = "default") -> None:
+    def __init__(self, store: Store, model_key: str) -> None:
         self.store = store
-        self.model_key = model_key
-
-    @classmethod
-    def for_model(cls, store: Store, model_setting: str, encoding: str = "") -> StoreEmbeddingCache:
-        """The cache of the model named by `scoring.model` (empty: the bundled one), for texts
-        prepared as `encoding` names (the scorer's `gloss.ENCODING`: a changed glossary must not
-        find the vectors of the texts the old one made)."""
-        key = model_setting or "all-MiniLM-L6-v2"
-        return cls(store, f"{key}+{encoding}" if encoding else key)
+        self.model_key = model_key  # monitor.scoring.cache_key: the model and text preparation
 
     def get_many(self, fingerprints: Sequence[str]) -> dict[str, np.ndarray]:
         if not fingerprints:
