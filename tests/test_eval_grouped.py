@@ -70,6 +70,22 @@ def test_a_left_out_writer_is_scored_by_heads_that_never_saw_it(
         # Everything but the scored set trains (relevant items, minus near-copies of it).
         assert col["trained_on"] == everything - r[name] - col["near_copies_removed"]
     assert result["-> threats"]["mentions"] == 60
+    for name in ("dev", "dev2", "threats"):
+        # Every urgent alert is put down to the one severity rule that raised it.
+        col, rules = result[f"-> {name}"], result[f"-> {name}"]["urgent_by_rule"]
+        assert sum(r["alerts"] for r in rules.values()) == col["urgent"]["tp"] + col["urgent"]["fp"]
+        assert sum(r["correct"] for r in rules.values()) == col["urgent"]["tp"]
+    assert set(result["-> threats"]["urgent_by_rule"]) <= {
+        "data leak",
+        "harassment with a threat against a named person",
+        "racist, sexist, disability or faith-based abuse",
+        "harassment aimed at a child",
+        "identifiable pupils in a public photo or video",
+        "serious allegation",
+        "member of staff contacting pupils",
+        "urgent head",
+    }
+    assert result["-> threats"]["urgent_by_rule"]  # a file of threats raises some alerts
     # Scoring one more writer must not move the dev columns: same rows, same order, same heads.
     code, out = _run(["--grouped", "--no-pooled", "--json"])
     assert code == 0, out

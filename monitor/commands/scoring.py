@@ -246,6 +246,7 @@ def eval_(
         return
     how = f"cross-validated {cv}-fold" if cv else "shipped heads"
     _print_metrics(result, how)
+    _print_rules(result["urgent_by_rule"], "urgent alerts by severity rule")
     if show_misses:
         _print_misses(show_misses, examples, decisions, relevant)
 
@@ -260,7 +261,9 @@ def _shipped_decisions(scorer: Scorer, examples: list[Any]) -> list[Any]:
     from monitor.scoring.grouped import Decision
 
     assessed = scorer.assess([e.input for e in examples])
-    return [Decision(set(a.categories), a.urgent, dict(a.probabilities)) for a in assessed]
+    return [
+        Decision(set(a.categories), a.urgent, dict(a.probabilities), a.reason) for a in assessed
+    ]
 
 
 def _evaluate(
@@ -270,7 +273,7 @@ def _evaluate(
     breakdowns: list[str],
 ) -> dict[str, Any]:
     """End-to-end and scorer-alone figures, calibration, and the asked-for breakdowns."""
-    from monitor.scoring.grouped import ece
+    from monitor.scoring.grouped import ece, rule_of
     from monitor.scoring.language import detect
 
     preds = [set(d.categories) for d in decisions]
@@ -289,6 +292,14 @@ def _evaluate(
         c: ece([decisions[i].probs[c] for i in gold], [c in examples[i].categories for i in gold])
         for c in CATEGORIES
     }
+    # Which severity rule raised each urgent alert (end to end), and how often it was right.
+    rules: dict[str, dict[str, int]] = {}
+    for e, d, u in zip(examples, decisions, urg, strict=True):
+        if u:
+            r = rules.setdefault(rule_of(d.reason), {"alerts": 0, "correct": 0})
+            r["alerts"] += 1
+            r["correct"] += int(e.urgent)
+    result["urgent_by_rule"] = dict(sorted(rules.items(), key=lambda kv: -kv[1]["alerts"]))
     keys = {
         "source": lambda e: e.source or "?",
         "language": lambda e: detect(f"{e.title} {e.text}"),
@@ -393,6 +404,7 @@ def _eval_grouped(
         return
     _print_grouped(out)
     for key in (k for k in out if k.startswith("-> ")):
+        _print_rules(out[key]["urgent_by_rule"], f"{key}: urgent alerts by severity rule")
         for b in breakdowns:
             _print_breakdown(out[key][f"by_{b}"], f"{key} by {b}")
     if show_misses:
@@ -470,9 +482,20 @@ def _print_breakdown(rows: dict[str, Any], heading: str) -> None:
     click.echo(table([heading.split()[-1], "n", "macro-F1", "urgent P/R", "relevant P/R"], body))
 
 
+def _print_rules(rows: dict[str, dict[str, int]], heading: str) -> None:
+    click.echo(f"\n== {heading} (end to end; the first rule that matched)")
+    body = [
+        [rule, r["alerts"], r["correct"], f"{r['correct'] / r['alerts']:.3f}"]
+        for rule, r in rows.items()
+    ]
+    click.echo(table(["rule", "alerts", "labelled urgent", "precision"], body))
+
+
 def _print_misses(
     what: str, examples: list[Any], decisions: list[Any], relevant: list[bool] | None
 ) -> None:
+    from monitor.scoring.grouped import rule_of
+
     click.echo(f"\n== {what}: missed (false negatives) and wrongly flagged (false positives)")
     for n, (e, d) in enumerate(zip(examples, decisions, strict=True)):
         rel = relevant[n] if relevant is not None else True
@@ -485,7 +508,8 @@ def _print_misses(
         if gold == got:
             continue
         text = " ".join(f"{e.title} | {e.text}".split())
-        click.echo(f"{'FN' if gold else 'FP'} {e.id}: {text[:160]}")
+        why = f" [{rule_of(d.reason)}]" if what == "urgent" and got else ""
+        click.echo(f"{'FN' if gold else 'FP'} {e.id}{why}: {text[:160]}")
 
 
 def _overlap(path: Path, examples: list[Any]) -> int:

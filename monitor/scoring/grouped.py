@@ -91,6 +91,14 @@ class Decision:
     categories: set[str]
     urgent: bool
     probs: dict[str, float]  # after the floors
+    reason: str = ""  # severity.decide's one-line reason
+
+
+def rule_of(reason: str) -> str:
+    """The severity rule a reason names, for counting: "data leak", "urgent head", …"""
+    if reason.startswith("likely urgent"):
+        return "urgent head"
+    return reason.split(":")[0].split(" (")[0]
 
 
 def decide(examples: Sequence[Example], s: Scored, settings: ScoringSettings) -> list[Decision]:
@@ -108,8 +116,8 @@ def decide(examples: Sequence[Example], s: Scored, settings: ScoringSettings) ->
             if p[c] >= (st if st != DEFAULT_THRESHOLD else s.thresholds[n, i])
         )
         ut = su if su != DEFAULT_THRESHOLD else float(s.urgent_thresholds[n])
-        sev, _ = severity.decide(p, cats, text, ev, float(s.urgent[n]), ut)
-        out.append(Decision(set(cats), sev.value == "urgent", p))
+        sev, why = severity.decide(p, cats, text, ev, float(s.urgent[n]), ut)
+        out.append(Decision(set(cats), sev.value == "urgent", p, why))
     return out
 
 
