@@ -7,8 +7,9 @@ written for this, tests/fixtures/corrections/pupil-photos.jsonl) is stored as me
 the real model. The Headteacher corrects each one ("wrong categories": pupil image): two
 of the missed ones on the mention page in the browser (one at each width), the rest through the
 store API. `train --with-corrections` then retrains for real (the CLI, with scoring.heads pointing
-at a temporary copy of the shipped heads, which stay untouched) and `rescore` scores the stored
-mentions again. The expensive part runs ONCE per module (the `taught` fixture); the tests at each
+at a temporary copy of the shipped heads, which stay untouched; on a slice of the bundled data,
+tests/small_corpus.py, so that a cold embedding cache costs seconds, not minutes) and `rescore`
+scores the stored mentions again. The expensive part runs ONCE per module (the `taught` fixture); the tests at each
 width only check the pages: the scorer now says "pupil image" itself for the mention corrected
 at that width, so the page no longer shows the person's correction overriding it. (Staff health
 gossip, the kind used before, stopped being a miss once the written data covered it.)
@@ -42,6 +43,7 @@ from monitor.web import create_app
 from monitor.web.auth import COOKIE, start_session
 from tests.auth_support import add_user
 from tests.browser import WIDTHS, chromium, serve
+from tests.small_corpus import small_training_data
 
 pytestmark = pytest.mark.slow
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -179,9 +181,10 @@ def taught(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
                 finally:
                     context.close()
             invoke = CliRunner().invoke
-            trained = invoke(
-                cli, ["--config", str(config), "train", "--with-corrections"], obj=lambda: T0
-            )
+            with small_training_data(tmp / "data"):
+                trained = invoke(
+                    cli, ["--config", str(config), "train", "--with-corrections"], obj=lambda: T0
+                )
             assert trained.exit_code == 0, trained.output
             rescored = invoke(cli, ["--config", str(config), "rescore"], obj=lambda: T0)
             assert rescored.exit_code == 0, rescored.output
@@ -201,7 +204,7 @@ def taught(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
         store.close()
 
 
-@pytest.mark.timeout(1800)  # the first test waits for the module's retraining (minutes here)
+@pytest.mark.timeout(900)  # the first test waits for the module's retraining
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 def test_correction_retraining_and_a_changed_score(
     browser: Any, taught: Taught, width: str

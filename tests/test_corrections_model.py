@@ -19,8 +19,9 @@ from monitor.models import ScoringInput
 from monitor.scoring.heads import DEFAULT_HEADS, load_heads
 from monitor.scoring.pipeline import Scorer
 from monitor.scoring.retrain import HOLDOUT_RULE
-from monitor.scoring.train import WRITTEN_DIR, load_examples
+from monitor.scoring.train import load_examples, written_files
 from monitor.store import Store
+from tests.small_corpus import small_training_data
 from tests.test_corrections import EXAMPLE, T0, add_mention
 
 pytestmark = pytest.mark.slow
@@ -87,8 +88,13 @@ def _setup(tmp_path: Path) -> tuple[list[str], Store, Path]:
     )
 
 
-@pytest.mark.timeout(1800)  # three policy fits on ~3,000 mentions; slow on a shared machine
+@pytest.mark.timeout(900)  # four policy fits on the slice of the bundled data
 def test_train_with_corrections_accepts_good_refuses_poisoned(tmp_path: Path) -> None:
+    with small_training_data(tmp_path / "data"):
+        _accepts_good_refuses_poisoned(tmp_path)
+
+
+def _accepts_good_refuses_poisoned(tmp_path: Path) -> None:
     cfg, store, heads = _setup(tmp_path)
     good = [json.loads(x) for x in (FIXTURES / "health-gossip.jsonl").read_text().splitlines()]
     for g in good:
@@ -109,9 +115,7 @@ def test_train_with_corrections_accepts_good_refuses_poisoned(tmp_path: Path) ->
     assert len(accepted.neighbours.vectors) == accepted.meta["examples"] - used
 
     # Poison: every written mention with a category, "corrected" to nothing, not urgent.
-    poison = [
-        e for f in sorted(WRITTEN_DIR.glob("*.jsonl")) for e in load_examples(f) if e.categories
-    ]
+    poison = [e for f in written_files() for e in load_examples(f) if e.categories]
     for e in poison:
         m = add_mention(store, e.title, e.text, "Ankermoor Primary")
         with store.transaction() as tx:
