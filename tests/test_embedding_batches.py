@@ -120,3 +120,54 @@ def test_no_more_encodes_run_at_once_than_the_slots_allow(embedder: Embedder) ->
     assert spy.most == 2
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_allclose(g, e, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_long_embedding_reports_each_chunk_and_keeps_what_it_finished(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`train` on a cold cache encodes tens of thousands of texts: it says how far it is after
+    each chunk, and an interrupt keeps the chunks already encoded (the command saves the cache
+    on the way out), so the next run encodes only the rest."""
+    from monitor.scoring import embeddings
+    from monitor.scoring.embeddings import MemoryEmbeddingCache, text_fingerprint
+    from monitor.scoring.train import embed_texts
+
+    monkeypatch.setattr(embeddings, "EMBED_CHUNK", 3)
+    texts = [f"Ankermoor Primary post number {i}: the fair is on Saturday" for i in range(8)]
+    fps = [text_fingerprint(t) for t in texts]
+    seen: list[tuple[int, int]] = []
+    cache = MemoryEmbeddingCache()
+    vectors = embedder.embed(fps, texts, cache, lambda done, total: seen.append((done, total)))
+    assert seen == [(3, 8), (6, 8), (8, 8)]
+    assert len(cache) == 8
+    np.testing.assert_allclose(vectors, embedder.encode(texts), atol=1e-5)
+
+    interrupted = MemoryEmbeddingCache()
+    encode = embedder.encode
+    calls: list[int] = []
+
+    def encode_until_interrupted(batch: list[str]) -> np.ndarray:
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return encode(batch)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(embedder, "encode", encode_until_interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            embedder.embed(fps, texts, interrupted)
+    assert len(interrupted) == 6
+    before = embedder.encoded_count
+    embedder.embed(fps, texts, interrupted)
+    assert embedder.encoded_count - before == 2
+
+    # What `train` prints: a line per chunk, only when more than one chunk is missing.
+    lines: list[str] = []
+    monkeypatch.setattr("monitor.scoring.train.EMBED_CHUNK", 3)
+    embed_texts(embedder, MemoryEmbeddingCache(), [f"{t}!" for t in texts], lines.append)
+    assert lines[-1] == "    encoded 8 of the 8 not in the embedding cache"
+    assert len(lines) == 3
+    lines.clear()
+    embed_texts(embedder, MemoryEmbeddingCache(), texts[:3], lines.append)
+    assert lines == []

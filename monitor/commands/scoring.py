@@ -101,13 +101,11 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     }
 
 
-def _relevance(settings: Settings, examples: list[Any]) -> list[bool] | None:
-    """Matcher verdicts with the bundled example academy, or None if the matcher is absent."""
-    try:
-        from monitor.config import load_settings
-        from monitor.matching import Matcher, Watch
-    except ImportError:  # hook: relevance is reported only once monitor.matching exists
-        return None
+def _relevance(settings: Settings, examples: list[Any]) -> list[bool]:
+    """Matcher verdicts with the bundled example academy (the one the labelled data is about)."""
+    from monitor.config import load_settings
+    from monitor.matching import Matcher, Watch
+
     example = load_settings(REPO_ROOT / "examples" / "ankermoor.toml", environ={})
     matcher = Matcher([Watch.from_config(a) for a in example.academies])
     return [bool(matcher.match(e.title, e.text)) for e in examples]
@@ -269,7 +267,7 @@ def _shipped_decisions(scorer: Scorer, examples: list[Any]) -> list[Any]:
 def _evaluate(
     examples: list[Any],
     decisions: list[Any],
-    relevant: list[bool] | None,
+    relevant: list[bool],
     breakdowns: list[str],
 ) -> dict[str, Any]:
     """End-to-end and scorer-alone figures, calibration, and the asked-for breakdowns."""
@@ -281,9 +279,8 @@ def _evaluate(
     # Scorer alone: the mentions labelled relevant, whatever the matcher said.
     gold = [i for i, e in enumerate(examples) if e.relevant]
     alone = _metrics([examples[i] for i in gold], [preds[i] for i in gold], [urg[i] for i in gold])
-    if relevant is not None:
-        preds = [p if r else set() for p, r in zip(preds, relevant, strict=True)]
-        urg = [u and r for u, r in zip(urg, relevant, strict=True)]
+    preds = [p if r else set() for p, r in zip(preds, relevant, strict=True)]
+    urg = [u and r for u, r in zip(urg, relevant, strict=True)]
     result = _metrics(examples, preds, urg, relevant)
     result["scorer_only"] = {k: alone[k] for k in ("categories", "macro_f1", "urgent", "worst")}
     result["scorer_only"]["mentions"] = len(gold)
@@ -314,7 +311,7 @@ def _evaluate(
                 [examples[i] for i in idx],
                 [preds[i] for i in idx],
                 [urg[i] for i in idx],
-                [relevant[i] for i in idx] if relevant is not None else None,
+                [relevant[i] for i in idx],
             )
             rows[value] = {
                 "n": len(idx),
@@ -492,13 +489,13 @@ def _print_rules(rows: dict[str, dict[str, int]], heading: str) -> None:
 
 
 def _print_misses(
-    what: str, examples: list[Any], decisions: list[Any], relevant: list[bool] | None
+    what: str, examples: list[Any], decisions: list[Any], relevant: list[bool]
 ) -> None:
     from monitor.scoring.grouped import rule_of
 
     click.echo(f"\n== {what}: missed (false negatives) and wrongly flagged (false positives)")
     for n, (e, d) in enumerate(zip(examples, decisions, strict=True)):
-        rel = relevant[n] if relevant is not None else True
+        rel = relevant[n]
         if what == "relevant":
             gold, got = e.relevant, rel
         elif what == "urgent":

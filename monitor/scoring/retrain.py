@@ -131,11 +131,18 @@ def fit(
     base: Heads,
     train: Sequence[tuple[Example, bool]],
     meta: dict[str, object],
+    progress: Progress | None = None,
 ) -> Heads:
     """Policy and urgent heads on `train` (relevant examples), base's hostility and prototypes."""
     rows = [(e, k) for e, k in train if e.relevant]
     data = policy_matrix(
-        embedder, cache, [e for e, _ in rows], base.hostility, base.prototypes, base.proto_owner
+        embedder,
+        cache,
+        [e for e, _ in rows],
+        base.hostility,
+        base.prototypes,
+        base.proto_owner,
+        progress=progress,
     )
     data.urgent_known = np.asarray([k for _, k in rows], dtype=bool)
     data.private = np.asarray([e.source == CORRECTION_SOURCE for e, _ in rows], dtype=bool)
@@ -352,7 +359,7 @@ def retrain(
         f"  training on {len(split.train)} examples ({split.corrections_used} corrections); "
         f"held out: {len(split.trusted)} labelled mentions, {len(split.held_corrections)} corrections"
     )
-    candidate = fit(embedder, cache, current, split.train, meta)
+    candidate = fit(embedder, cache, current, split.train, meta, progress)
     if current.meta.get("holdout") == HOLDOUT_RULE:
         reference, how = current, "heads in use"
     else:

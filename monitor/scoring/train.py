@@ -21,7 +21,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from monitor.models import CATEGORIES, ScoringInput
-from monitor.scoring.embeddings import Embedder, EmbeddingCache, text_fingerprint
+from monitor.scoring.embeddings import EMBED_CHUNK, Embedder, EmbeddingCache, text_fingerprint
 from monitor.scoring.heads import (
     Heads,
     HostilityHead,
@@ -127,10 +127,20 @@ def load_tweeteval(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
 
 
 def embed_texts(
-    embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str]
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    texts: Sequence[str],
+    progress: Progress | None = None,
 ) -> np.ndarray:
+    """The texts' vectors (as the scorer encodes them); with `progress`, a line per chunk when
+    more than one chunk is missing from the cache (minutes of work on a cold cache)."""
     enc = [encoder_text(t) for t in texts]
-    return embedder.embed([text_fingerprint(t) for t in enc], enc, cache)
+
+    def report(done: int, total: int) -> None:
+        if progress is not None and total > EMBED_CHUNK:
+            progress(f"    encoded {done:,} of the {total:,} not in the embedding cache")
+
+    return embedder.embed([text_fingerprint(t) for t in enc], enc, cache, report)
 
 
 def _best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -181,7 +191,7 @@ def train_hostility(
 ) -> tuple[HostilityHead, dict[str, float]]:
     texts, y = load_tweeteval(folder, "train")
     progress(f"  {folder.name}: embedding {len(texts)} tweets (cached after the first run)")
-    emb = embed_texts(embedder, cache, texts)
+    emb = embed_texts(embedder, cache, texts, progress)
     clean = [model_text(t) for t in texts]
     counts = NgramCounts(clean)
     hasher = TextHasher(fit_idf(counts.word), fit_idf(counts.char))
@@ -293,10 +303,11 @@ def policy_matrix(
     prototypes: np.ndarray,
     owner: np.ndarray,
     max_chars: int = 5000,
+    progress: Progress | None = None,
 ) -> PolicyData:
     texts = [prepare_text(e.input, max_chars)[0] for e in examples]
     clean = [model_text(t) for t in texts]
-    emb = embed_texts(embedder, cache, texts)
+    emb = embed_texts(embedder, cache, texts, progress)
     found = [find_personal_data(t) for t in texts]
     signals = [leak_signals(f, t) for f, t in zip(found, texts, strict=True)]
     counts = NgramCounts(clean)
@@ -427,7 +438,7 @@ def train_all(
     progress(f"  policy heads: {len(examples)} relevant labelled mentions")
     ptexts, owner = prototype_texts()
     protos = embedder.encode(ptexts)
-    data = policy_matrix(embedder, cache, examples, hostility, protos, owner)
+    data = policy_matrix(embedder, cache, examples, hostility, protos, owner, progress=progress)
     data.private = np.asarray([p for _, p in rows], dtype=bool)
     fitted = fit_policy(data)
     report["policy_oof_f1"] = fitted.report
