@@ -103,3 +103,23 @@ def test_leave_out_names_an_unknown_writer_and_the_ones_there_are(
     assert "no written file 'nobody'; the writers are: leaks, threats" in out
     code, out = _run(["--leave-out", "threats"])
     assert code != 0 and "--leave-out works with --grouped" in out
+
+
+def test_another_model_reads_and_writes_its_own_cached_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`eval` with `scoring.model` set once read the default model's file of cached vectors: a
+    768-dimension model was handed 384-dimension vectors. Each model has its own file."""
+    from monitor.scoring.embeddings import default_model_path
+
+    monkeypatch.setattr(scoring_cmd, "CACHE_FILE", tmp_path / "cache-{model}.npz")
+    other = tmp_path / "another-model"
+    other.symlink_to(default_model_path(), target_is_directory=True)
+    labelled = tmp_path / "some.jsonl"
+    _slice(DATA / "mentions-dev.jsonl", labelled, 0, 12)
+    monkeypatch.setenv("MONITOR_SCORING__MODEL", str(other))
+    code, out = _run([str(labelled), "--json"])
+    assert code == 0, out
+    assert json.loads(out.splitlines()[-1])["model_version"].startswith("another-model+")
+    assert (tmp_path / "cache-another-model.npz").exists()
+    assert not (tmp_path / "cache-all-MiniLM-L6-v2.npz").exists()

