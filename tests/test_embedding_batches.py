@@ -164,7 +164,6 @@ def test_a_long_embedding_reports_each_chunk_and_keeps_what_it_finished(
 
     # What `train` prints: a line per chunk, only when more than one chunk is missing.
     lines: list[str] = []
-    monkeypatch.setattr("monitor.scoring.train.EMBED_CHUNK", 3)
     embed_texts(embedder, MemoryEmbeddingCache(), [f"{t}!" for t in texts], lines.append)
     assert lines[-1] == "    encoded 8 of the 8 not in the embedding cache"
     assert len(lines) == 3

@@ -107,7 +107,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     }
 
 
-def _relevance(settings: Settings, examples: list[Any]) -> list[bool]:
+def _relevance(examples: list[Any]) -> list[bool]:
     """Matcher verdicts with the bundled example academy (the one the labelled data is about)."""
     from monitor.config import load_settings
     from monitor.matching import Matcher, Watch
@@ -223,7 +223,7 @@ def eval_(
         fail(str(exc))
         raise
     scorer = _scorer(settings, persistent_cache=True)
-    relevant = _relevance(settings, examples)
+    relevant = _relevance(examples)
     start = time.perf_counter()
     if cv:
         click.echo(f"cross-validating {len(examples)} mentions in {cv} folds…", err=True)
@@ -385,7 +385,7 @@ def _eval_grouped(
         click.echo(f"scoring {name} by heads trained on everything else…", err=True)
         s = fit_and_score(scorer.embedder, scorer.cache, scorer.heads, training(name), scored)
         decisions = decide(scored, s, settings.scoring)
-        relevant = _relevance(settings, scored)
+        relevant = _relevance(scored)
         r = _evaluate(scored, decisions, relevant, breakdowns)
         r["near_copies_removed"] = s.removed
         r["trained_on"] = s.trained_on
@@ -399,7 +399,7 @@ def _eval_grouped(
             scorer.embedder, scorer.cache, scorer.heads, base + everything_written, pooled, 5
         )
         out["pooled 5-fold"] = _evaluate(
-            pooled, decide(pooled, s, settings.scoring), _relevance(settings, pooled), []
+            pooled, decide(pooled, s, settings.scoring), _relevance(pooled), []
         )
     _save_cache(scorer)
     if as_json:

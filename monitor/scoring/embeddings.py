@@ -212,7 +212,8 @@ class Embedder:
         progress: EmbedProgress | None = None,
     ) -> np.ndarray:
         """Vectors for texts by fingerprint; each distinct missing fingerprint is encoded once,
-        EMBED_CHUNK at a time, each chunk written to the cache and reported to `progress`."""
+        EMBED_CHUNK at a time, each chunk written to the cache and, when more than one chunk is
+        missing (a long wait worth reporting), reported to `progress`."""
         found: dict[str, np.ndarray] = (
             dict(cache.get_many(list(dict.fromkeys(fingerprints)))) if cache else {}
         )
@@ -228,7 +229,7 @@ class Embedder:
             found.update(fresh)
             if cache is not None:
                 cache.put_many(fresh)
-            if progress is not None:
+            if progress is not None and len(missing) > EMBED_CHUNK:
                 progress(start + len(part), len(missing))
         if not fingerprints:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -20,6 +20,7 @@ from monitor.config import ScoringSettings
 from monitor.models import CATEGORIES, Assessment, Evidence, ScoringInput, Severity, scoring_text
 from monitor.scoring import leaks, severity, threats
 from monitor.scoring.embeddings import (
+    DEFAULT_MODEL_NAME,
     Embedder,
     EmbeddingCache,
     MemoryEmbeddingCache,
@@ -66,7 +67,7 @@ def cache_key(settings: ScoringSettings) -> str:
     """The embedding cache's key for this model reading texts prepared as this release prepares
     them: a mention's vector is cached by its text's fingerprint alone, so a new glossary
     (gloss.ENCODING) must not find the vectors of the texts the old one made."""
-    return f"{settings.model or 'all-MiniLM-L6-v2'}+{ENCODING}"
+    return f"{settings.model or DEFAULT_MODEL_NAME}+{ENCODING}"
 
 
 def encoder_text(text: str) -> str:

@@ -21,7 +21,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from monitor.models import CATEGORIES, ScoringInput
-from monitor.scoring.embeddings import EMBED_CHUNK, Embedder, EmbeddingCache, text_fingerprint
+from monitor.scoring.embeddings import Embedder, EmbeddingCache, text_fingerprint
 from monitor.scoring.heads import (
     Heads,
     HostilityHead,
@@ -132,12 +132,12 @@ def embed_texts(
     texts: Sequence[str],
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """The texts' vectors (as the scorer encodes them); with `progress`, a line per chunk when
-    more than one chunk is missing from the cache (minutes of work on a cold cache)."""
+    """The texts' vectors (as the scorer encodes them); with `progress`, a line per chunk of a
+    long encoding (minutes of work on a cold cache)."""
     enc = [encoder_text(t) for t in texts]
 
     def report(done: int, total: int) -> None:
-        if progress is not None and total > EMBED_CHUNK:
+        if progress is not None:
             progress(f"    encoded {done:,} of the {total:,} not in the embedding cache")
 
     return embedder.embed([text_fingerprint(t) for t in enc], enc, cache, report)
